@@ -1,0 +1,103 @@
+"""Frozen decoder-only LLMs: any transformers causal LM (Qwen3, Qwen2, Llama, Gemma, ...),
+from the hub, a local directory or a GGUF file.
+
+A FrozenDecoder knows how to turn an instruction into prompt ids (inside the chat template
+when the model has one), which tokens end a turn, and where its decoder layers are, which
+is where bridges attach.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from .frozen import count_parameters, fingerprint, freeze, parse_dtype
+from .spec import BackboneSpec
+
+
+class FrozenDecoder(nn.Module):
+    def __init__(self, model: nn.Module, tokenizer, spec: BackboneSpec):
+        super().__init__()
+        self.model = freeze(model)
+        self.tokenizer = tokenizer
+        self.spec = spec
+        config = model.config
+        self.hidden_size = config.hidden_size
+        self.layers = _decoder_layers(model)
+        self.num_layers = len(self.layers)
+        self.eos_token_id = tokenizer.eos_token_id
+        # Generation stops at any of these: the tokenizer's end of turn and the model's eos.
+        ids = {tokenizer.eos_token_id}
+        gen_eos = getattr(getattr(model, "generation_config", None), "eos_token_id", None)
+        ids.update(gen_eos if isinstance(gen_eos, list) else [gen_eos])
+        self.stop_token_ids = sorted(i for i in ids if i is not None)
+        # Llama-family tokenizers have no pad token; the pad is masked out, so eos serves.
+        self.pad_token_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else self.eos_token_id
+
+    def prompt_ids(self, instruction: str) -> list[int]:
+        """The instruction as a user turn, ending where the assistant's answer starts."""
+        tok = self.tokenizer
+        if tok.chat_template:
+            # enable_thinking=False: Qwen3's template then opens an empty <think></think>
+            # block, so the answer starts at once; other templates ignore the variable.
+            text = tok.apply_chat_template(
+                [{"role": "user", "content": instruction}],
+                tokenize=False, add_generation_prompt=True, enable_thinking=False,
+            )
+            return tok(text, add_special_tokens=False)["input_ids"]
+        return tok(instruction + "\n", add_special_tokens=True)["input_ids"]
+
+    def target_ids(self, text: str) -> list[int]:
+        """The answer's tokens followed by the end-of-turn token the model must learn to emit."""
+        return self.tokenizer(text, add_special_tokens=False)["input_ids"] + [self.eos_token_id]
+
+    def identity(self) -> dict:
+        return {
+            "spec": str(self.spec),
+            "model_type": self.model.config.model_type,
+            "hidden_size": self.hidden_size,
+            "num_layers": self.num_layers,
+            "fingerprint": fingerprint(self.model.config, self.tokenizer),
+            "parameters": count_parameters(self.model),
+        }
+
+
+def _decoder_layers(model: nn.Module) -> nn.ModuleList:
+    base = model.get_decoder() if hasattr(model, "get_decoder") else model
+    for name in ("layers", "h", "blocks"):
+        layers = getattr(base, name, None)
+        if isinstance(layers, nn.ModuleList):
+            return layers
+    raise ValueError(f"cannot find the decoder layers of {type(model).__name__}")
+
+
+def load_decoder(spec: str | BackboneSpec, *, dtype: str = "float32", device: str = "cpu",
+                 gguf_file: str | None = None) -> FrozenDecoder:
+    spec = spec if isinstance(spec, BackboneSpec) else BackboneSpec.parse(spec, gguf_file)
+    torch_dtype = parse_dtype(dtype)
+    if spec.kind == "tiny-random":
+        from .tiny import tiny_decoder
+
+        model, tokenizer = tiny_decoder(spec.name)
+    elif spec.kind == "random" or device == "meta":
+        # Architecture only: random weights (random:) or no weights at all (meta device).
+        from transformers import AutoModelForCausalLM
+
+        from .known_shapes import architecture_config
+        from .tiny import CHAT_TEMPLATE, IM_END, IM_START, byte_tokenizer
+
+        with torch.device("meta" if device == "meta" else "cpu"):
+            model = AutoModelForCausalLM.from_config(architecture_config(spec))
+        tokenizer = byte_tokenizer([IM_START, IM_END])
+        tokenizer.eos_token, tokenizer.chat_template = IM_END, CHAT_TEMPLATE
+    elif spec.kind in ("hub", "gguf"):
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+
+        extra = {"gguf_file": spec.gguf_file} if spec.gguf_file else {}
+        tokenizer = AutoTokenizer.from_pretrained(spec.name, **extra)
+        model = AutoModelForCausalLM.from_pretrained(spec.name, dtype=torch_dtype, **extra)
+    else:
+        raise ValueError(f"unknown backbone kind {spec.kind!r}")
+    if device != "meta":
+        model = model.to(device=device, dtype=torch_dtype) if torch_dtype else model.to(device)
+    return FrozenDecoder(model, tokenizer, spec)

@@ -1,0 +1,67 @@
+"""Architectures of the real backbones, shipped so that they can be built offline.
+
+`random:<hub id>` builds a model of the real size with random weights: speed and memory do
+not depend on weight values, so these measure real throughput where the hub is unreachable,
+and `inspect` counts parameters at the papers' sizes on the meta device.
+Values are the hub's config.json of each model (2025 releases).
+"""
+
+from __future__ import annotations
+
+_QWEN3 = dict(
+    model_type="qwen3", vocab_size=151936, max_position_embeddings=40960, rope_theta=1_000_000,
+    rms_norm_eps=1e-6, head_dim=128, num_key_value_heads=8, hidden_act="silu",
+    bos_token_id=151643, eos_token_id=151645, attention_bias=False,
+)
+_NLLB = dict(
+    model_type="m2m_100", vocab_size=256206, max_position_embeddings=1024, scale_embedding=True,
+    activation_function="relu", pad_token_id=1, bos_token_id=0, eos_token_id=2,
+    decoder_start_token_id=2, encoder_attention_heads=16, decoder_attention_heads=16,
+)
+
+KNOWN_SHAPES: dict[str, dict] = {
+    "Qwen/Qwen3-0.6B": dict(_QWEN3, hidden_size=1024, intermediate_size=3072, num_hidden_layers=28,
+                            num_attention_heads=16, tie_word_embeddings=True),
+    "Qwen/Qwen3-1.7B": dict(_QWEN3, hidden_size=2048, intermediate_size=6144, num_hidden_layers=28,
+                            num_attention_heads=16, tie_word_embeddings=True),
+    "Qwen/Qwen3-4B": dict(_QWEN3, hidden_size=2560, intermediate_size=9728, num_hidden_layers=36,
+                          num_attention_heads=32, tie_word_embeddings=True),
+    "Qwen/Qwen3-8B": dict(_QWEN3, hidden_size=4096, intermediate_size=12288, num_hidden_layers=36,
+                          num_attention_heads=32, tie_word_embeddings=False),
+    "HuggingFaceTB/SmolLM2-135M-Instruct": dict(
+        model_type="llama", vocab_size=49152, hidden_size=576, intermediate_size=1536,
+        num_hidden_layers=30, num_attention_heads=9, num_key_value_heads=3,
+        max_position_embeddings=8192, rope_theta=100000, rms_norm_eps=1e-5, tie_word_embeddings=True,
+        bos_token_id=1, eos_token_id=2, pad_token_id=2,
+    ),
+    "facebook/nllb-200-distilled-600M": dict(_NLLB, d_model=1024, encoder_layers=12, decoder_layers=12,
+                                             encoder_ffn_dim=4096, decoder_ffn_dim=4096),
+    "facebook/nllb-200-1.3B": dict(_NLLB, d_model=1024, encoder_layers=24, decoder_layers=24,
+                                   encoder_ffn_dim=8192, decoder_ffn_dim=8192),
+    "facebook/nllb-200-distilled-1.3B": dict(_NLLB, d_model=1024, encoder_layers=24, decoder_layers=24,
+                                             encoder_ffn_dim=8192, decoder_ffn_dim=8192),
+    "facebook/nllb-200-3.3B": dict(_NLLB, d_model=2048, encoder_layers=24, decoder_layers=24,
+                                   encoder_ffn_dim=8192, decoder_ffn_dim=8192),
+}
+
+
+def known_config(name: str):
+    """The transformers config of a known hub model, built offline."""
+    from transformers import AutoConfig
+
+    if name not in KNOWN_SHAPES:
+        raise ValueError(
+            f"no shipped architecture for {name!r}; known: {', '.join(sorted(KNOWN_SHAPES))}"
+        )
+    values = dict(KNOWN_SHAPES[name])
+    return AutoConfig.for_model(values.pop("model_type"), **values)
+
+
+def architecture_config(spec):
+    """The config of a spec without its weights: the shipped shapes when the model is known
+    (no network needed), else the hub's or the local directory's config.json."""
+    from transformers import AutoConfig
+
+    if spec.kind == "random" or spec.name in KNOWN_SHAPES:
+        return known_config(spec.name)
+    return AutoConfig.from_pretrained(spec.name)

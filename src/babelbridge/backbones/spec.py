@@ -1,0 +1,40 @@
+"""Backbone specs: the strings users pass as --encoder / --decoder.
+
+    Qwen/Qwen3-4B                  hub id (or a local directory) through transformers
+    /models/smollm.Q4_1.gguf       a GGUF file (transformers de-quantises it; needs `gguf`)
+    tiny-random:qwen3              a small random model built in-process (tests, smoke runs)
+    random:Qwen/Qwen3-4B           the real architecture with random weights (speed, memory)
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class BackboneSpec:
+    kind: str  # "hub", "gguf", "tiny-random", "random"
+    name: str  # hub id / directory / architecture
+    gguf_file: str | None = None
+
+    @classmethod
+    def parse(cls, spec: str, gguf_file: str | None = None) -> "BackboneSpec":
+        if not isinstance(spec, str) or not spec.strip():
+            raise ValueError(f"empty backbone spec {spec!r}; give a hub id, a path, or tiny-random:<arch>")
+        spec = spec.strip()
+        for prefix in ("tiny-random:", "random:"):
+            if spec.startswith(prefix):
+                return cls(prefix[:-1], spec[len(prefix):])
+        if spec.endswith(".gguf") and gguf_file is None:
+            return cls("gguf", os.path.dirname(os.path.abspath(spec)), os.path.basename(spec))
+        if gguf_file is not None:
+            return cls("gguf", spec, gguf_file)
+        return cls("hub", spec)
+
+    def __str__(self) -> str:
+        if self.kind in ("tiny-random", "random"):
+            return f"{self.kind}:{self.name}"
+        if self.kind == "gguf":
+            return os.path.join(self.name, self.gguf_file)
+        return self.name

@@ -1,0 +1,21 @@
+"""Method name -> bridge class. New methods register here (one line each)."""
+
+from __future__ import annotations
+
+from ..errors import BabelBridgeError
+from .base import Bridge
+from .hca import HCABridge
+
+METHODS: dict[str, type[Bridge]] = {cls.method: cls for cls in (HCABridge,)}
+
+
+def bridge_class(method: str) -> type[Bridge]:
+    if method not in METHODS:
+        raise BabelBridgeError(f"unknown bridge method {method!r}; accepted: {', '.join(sorted(METHODS))}")
+    return METHODS[method]
+
+
+def build_bridge(method: str, encoder, decoder, config: dict | None = None) -> Bridge:
+    cls = bridge_class(method)
+    cfg = config if isinstance(config, cls.config_class) else cls.config_class.from_dict(config or {})
+    return cls(encoder, decoder, cfg)

@@ -1,0 +1,86 @@
+"""`babelbridge inspect PATH_OR_CONFIG`: method, backbones, trainable and frozen parameters."""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from pathlib import Path
+
+from ..errors import BabelBridgeError
+
+
+def parameter_groups(named_counts) -> dict[str, int]:
+    """blocks.17.proj.weight -> blocks.*.proj: one line per kind of module, not per layer."""
+    groups: dict[str, int] = defaultdict(int)
+    for name, n in named_counts:
+        groups[re.sub(r"\.(weight|bias)$", "", re.sub(r"\.\d+\.", ".*.", name))] += n
+    return dict(groups)
+
+
+def describe(method: str, backbones: dict, counts: dict, groups: dict, config: dict) -> str:
+    enc, dec = backbones["encoder"], backbones["decoder"]
+    total = counts["trainable"] + counts["encoder"] + counts["decoder"]
+    lines = [
+        f"method     {method}",
+        f"encoder    {enc['spec']}  ({enc['model_type']}, hidden {enc['hidden_size']})  "
+        f"{counts['encoder']:,} frozen",
+        f"decoder    {dec['spec']}  ({dec['model_type']}, hidden {dec['hidden_size']}, "
+        f"{dec.get('num_layers', '?')} layers)  {counts['decoder']:,} frozen",
+        f"trainable  {counts['trainable']:,}  ({100 * counts['trainable'] / total:.1f}% of {total:,})",
+    ]
+    width = max((len(k) for k in groups), default=0)
+    lines += [f"  {k:<{width}}  {v:>14,}" for k, v in groups.items()]
+    lines.append("config     " + ", ".join(f"{k}={v}" for k, v in config.items()))
+    return "\n".join(lines)
+
+
+def inspect_checkpoint(path: Path) -> str:
+    from safetensors import safe_open
+
+    from ..bridges import read_metadata
+
+    meta = read_metadata(path)
+    with safe_open(path / "bridge.safetensors", framework="pt") as f:
+        named = [(k, _numel(f.get_slice(k).get_shape())) for k in f.keys()]
+    counts = {"trainable": sum(n for _, n in named), "encoder": meta["backbones"]["encoder"]["parameters"],
+              "decoder": meta["backbones"]["decoder"]["parameters"]}
+    return describe(meta["method"], meta["backbones"], counts, parameter_groups(sorted(named)), meta["config"])
+
+
+def inspect_config(path: Path) -> str:
+    """Build the bridge on the meta device: exact counts at any size, no weights, no memory."""
+    import torch
+
+    from ..backbones import load_decoder, load_encoder
+    from ..bridges import build_bridge
+    from ..runconfig import load_run_config
+
+    run = load_run_config(path)
+    encoder = load_encoder(run.encoder, device="meta", **run.encoder_options)
+    decoder = load_decoder(run.decoder, device="meta", **run.decoder_options)
+    with torch.device("meta"):
+        bridge = build_bridge(run.method, encoder, decoder, run.bridge)
+    backbones = {
+        "encoder": {"spec": run.encoder, "model_type": encoder.model_type, "hidden_size": encoder.hidden_size},
+        "decoder": {"spec": run.decoder, "model_type": decoder.model.config.model_type,
+                    "hidden_size": decoder.hidden_size, "num_layers": decoder.num_layers},
+    }
+    named = [(n, p.numel()) for n, p in bridge.trainable_named_parameters()]
+    return describe(run.method, backbones, bridge.parameter_counts(), parameter_groups(named),
+                    bridge.config.to_dict())
+
+
+def _numel(shape) -> int:
+    n = 1
+    for s in shape:
+        n *= s
+    return n
+
+
+def run(target: str) -> str:
+    path = Path(target)
+    if path.is_dir():
+        return inspect_checkpoint(path)
+    if path.is_file():
+        return inspect_config(path)
+    raise BabelBridgeError(f"{target} is neither a bridge checkpoint directory nor a config file")

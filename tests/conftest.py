@@ -1,0 +1,24 @@
+import pytest
+import torch
+
+from babelbridge.backbones import load_decoder, load_encoder
+from babelbridge.bridges import build_bridge
+
+SOURCES = [
+    "Guten Morgen, wie geht es dir heute?",
+    "Hallo",
+    "Der Hund schläft unter dem Tisch, weil es draußen regnet.",
+]
+
+
+@pytest.fixture
+def make_bridge():
+    """Build an HCA bridge on tiny random backbones; adapters start non-zero so they matter."""
+
+    def make(encoder="bert", decoder="qwen3", **config):
+        config = {"bottleneck_dim": 16, "adapter_up_init": "default", **config}
+        torch.manual_seed(0)
+        return build_bridge("hca", load_encoder(f"tiny-random:{encoder}"),
+                            load_decoder(f"tiny-random:{decoder}"), config)
+
+    return make
