@@ -1,11 +1,11 @@
 """Bridges: one package per method, one interface for all (DESIGN.md layer 3)."""
 
 from .base import Bridge, TranslationPair
-from .checkpoint import load_bridge, read_metadata, save_bridge
+from .checkpoint import load_bridge, load_trainable_into, read_metadata, save_bridge
 from .hca import HCABridge, HCAConfig
 from .registry import METHODS, bridge_class, build_bridge
 
 __all__ = [
     "Bridge", "HCABridge", "HCAConfig", "METHODS", "TranslationPair",
-    "bridge_class", "build_bridge", "load_bridge", "read_metadata", "save_bridge",
+    "bridge_class", "build_bridge", "load_bridge", "load_trainable_into", "read_metadata", "save_bridge",
 ]

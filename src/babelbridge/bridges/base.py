@@ -61,6 +61,10 @@ class Bridge(nn.Module):
     def backbone_identities(self) -> dict[str, dict]:
         return {"encoder": self.encoder.identity(), "decoder": self.decoder.identity()}
 
+    def forward(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        # Training goes through forward so that DDP (accelerate) sees the call it hooks.
+        return self.loss(batch)
+
     # ---- what each method implements --------------------------------------------------------
     def collate(self, pairs: Sequence[TranslationPair]) -> dict[str, torch.Tensor]:
         raise NotImplementedError

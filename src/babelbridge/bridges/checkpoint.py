@@ -15,6 +15,7 @@ import os
 import tempfile
 from pathlib import Path
 
+import torch
 from safetensors.torch import load_file, save_file
 
 from .. import __version__
@@ -98,16 +99,23 @@ def load_bridge(path: str | os.PathLike, *, encoder=None, decoder=None, dtype: s
         decoder or recorded["decoder"]["spec"], dtype=dtype, device=device)
     bridge = build_bridge(meta["method"], encoder, decoder, meta["config"])
     check_backbones(recorded, bridge, path)
+    load_trainable_into(bridge, path)
+    return bridge.to(device) if device != "meta" else bridge
+
+
+def load_trainable_into(bridge: Bridge, path: str | os.PathLike) -> None:
+    """Copy a checkpoint's trainable tensors into an already built bridge of the same config."""
+    path = Path(path)
     state = load_file(path / WEIGHTS)
     own = dict(bridge.trainable_named_parameters())
     missing, unexpected = sorted(set(own) - set(state)), sorted(set(state) - set(own))
     if missing or unexpected:
         raise CheckpointError(
-            f"{path / WEIGHTS} does not match a {meta['method']} bridge with this config: "
+            f"{path / WEIGHTS} does not match a {bridge.method} bridge with this config: "
             f"missing {missing[:5]}, unexpected {unexpected[:5]}"
         )
     for name, param in own.items():
         if param.shape != state[name].shape:
             raise CheckpointError(f"{name}: checkpoint shape {tuple(state[name].shape)} != {tuple(param.shape)}")
-        param.data.copy_(state[name].to(param.dtype))
-    return bridge.to(device) if device != "meta" else bridge
+        with torch.no_grad():
+            param.copy_(state[name].to(param.dtype))

@@ -1,0 +1,62 @@
+"""Training configuration: one dataclass for every bridge and every stage.
+
+A stage is a config, not a loop: a second stage is a second YAML with another `init_from`
+and other learning rates, run by the same trainer.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from ..bridges.config import BridgeConfig
+
+
+@dataclass
+class TrainConfig(BridgeConfig):
+    output_dir: str = "runs/bridge"
+    # Optimiser and schedule (the HCA paper: Adam, lr 1e-5, global batch 128, one epoch).
+    optimizer: Literal["adam", "adamw"] = "adam"
+    lr: float = 1e-5
+    weight_decay: float = 0.0
+    betas: tuple[float, float] = (0.9, 0.999)
+    schedule: Literal["constant", "linear", "cosine"] = "constant"
+    warmup_steps: int = 0
+    # Batching: the global batch is split into micro-batches (gradient accumulation) and,
+    # under `accelerate launch`, across processes. Must divide: global = micro * accum * procs.
+    global_batch_size: int = 128
+    micro_batch_size: int = 8
+    group_by_length: bool = True  # batches of similar length: less padding
+    epochs: float = 1.0
+    max_steps: int | None = None  # overrides epochs
+    # Numerics.
+    precision: Literal["fp32", "bf16"] = "fp32"  # bf16 autocast; adapters keep fp32 weights
+    backbone_dtype: Literal["float32", "bfloat16"] = "float32"
+    max_grad_norm: float | None = 1.0
+    seed: int = 0
+    # Validation and early stopping on a plateau (the paper stops this way).
+    eval_every: int = 0  # steps; 0 = never
+    early_stopping_patience: int | None = None  # evaluations without improvement
+    early_stopping_min_delta: float = 0.0
+    # Checkpoints: written atomically every N steps; the last K kept; resume is automatic.
+    save_every: int = 100
+    keep_last: int = 2
+    log_every: int = 1
+    init_from: str | None = None  # a bridge checkpoint to start from (a later stage)
+
+    def __post_init__(self):
+        self.betas = tuple(self.betas)
+        for name in ("global_batch_size", "micro_batch_size", "save_every", "keep_last", "log_every"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"train.{name} must be >= 1, got {getattr(self, name)}")
+        if self.global_batch_size % self.micro_batch_size:
+            raise ValueError(
+                f"train.global_batch_size ({self.global_batch_size}) must be a multiple of "
+                f"train.micro_batch_size ({self.micro_batch_size})"
+            )
+        if self.optimizer not in ("adam", "adamw"):
+            raise ValueError(f"train.optimizer must be adam or adamw, got {self.optimizer!r}")
+        if self.schedule not in ("constant", "linear", "cosine"):
+            raise ValueError(f"train.schedule must be constant, linear or cosine, got {self.schedule!r}")
+        if self.precision not in ("fp32", "bf16"):
+            raise ValueError(f"train.precision must be fp32 or bf16, got {self.precision!r}")

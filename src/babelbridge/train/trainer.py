@@ -1,0 +1,192 @@
+"""One trainer for every bridge and every stage, on accelerate.
+
+The same code runs in one process or under `accelerate launch --num_processes N` (DDP; FSDP2 or
+DeepSpeed through an accelerate config). Only the bridge's own parameters are optimised; the
+frozen backbones have requires_grad=False, so DDP never syncs or buckets them.
+
+A run is resumable at any moment: checkpoints are written atomically every `save_every`
+steps, and the batches of step k are a pure function of (seed, k), so a run killed and resumed
+ends with exactly the weights of an uninterrupted one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from accelerate import Accelerator
+from accelerate.utils import set_seed
+from tqdm.auto import tqdm
+from transformers import get_scheduler
+
+from ..bridges import Bridge, TranslationPair, load_trainable_into, save_bridge
+from ..errors import BabelBridgeError
+from . import batching
+from .config import TrainConfig
+from .metrics import MetricsLog
+from .state import checkpoints, load_training_state, prune, save_training_state
+
+SCHEDULES = {"constant": "constant_with_warmup", "linear": "linear", "cosine": "cosine"}
+
+
+@dataclass
+class TrainResult:
+    steps: int
+    stopped_early: bool
+    last_loss: float | None
+    best_val_loss: float | None
+    output_dir: Path
+
+
+class Trainer:
+    def __init__(self, bridge: Bridge, train_pairs: list[TranslationPair], config: TrainConfig,
+                 valid_pairs: list[TranslationPair] | None = None, accelerator: Accelerator | None = None,
+                 run_info: dict | None = None):
+        self.bridge, self.config = bridge, config
+        self.train_pairs, self.valid_pairs = train_pairs, valid_pairs or []
+        self.accelerator = accelerator or Accelerator(mixed_precision="bf16" if config.precision == "bf16" else "no")
+        self.run_dir = Path(config.output_dir)
+        self.run_info = run_info or {}
+        world, micro = self.accelerator.num_processes, config.micro_batch_size
+        if config.global_batch_size % (micro * world):
+            raise BabelBridgeError(
+                f"train.global_batch_size ({config.global_batch_size}) must be a multiple of "
+                f"micro_batch_size x processes ({micro} x {world})"
+            )
+        self.per_epoch = batching.steps_per_epoch(len(train_pairs), config.global_batch_size)
+        if self.per_epoch == 0:
+            raise BabelBridgeError(
+                f"{len(train_pairs)} training pairs do not fill one global batch of {config.global_batch_size}"
+            )
+        self.total_steps = config.max_steps or math.ceil(config.epochs * self.per_epoch)
+        # Length of a pair for grouping: characters are a good enough proxy and cost nothing.
+        self.lengths = [len(p.src) + len(p.tgt) for p in train_pairs]
+        self._order: tuple[int, list[int]] | None = None
+
+    # ---- batches ------------------------------------------------------------------------------
+    def batch_indices(self, step: int) -> list[int]:
+        epoch, within = divmod(step, self.per_epoch)
+        if self._order is None or self._order[0] != epoch:
+            self._order = (epoch, batching.epoch_order(self.lengths, epoch, self.config.seed,
+                                                       self.config.global_batch_size, self.config.group_by_length))
+        g = self.config.global_batch_size
+        return self._order[1][within * g : (within + 1) * g]
+
+    def _sum(self, value: float) -> float:
+        t = torch.tensor(float(value), device=self.accelerator.device, dtype=torch.float64)
+        return self.accelerator.reduce(t, reduction="sum").item()
+
+    # ---- the loop -------------------------------------------------------------------------------
+    def train(self) -> TrainResult:
+        cfg, acc, bridge = self.config, self.accelerator, self.bridge
+        set_seed(cfg.seed)
+        params = [p for _, p in bridge.trainable_named_parameters()]
+        opt_cls = torch.optim.AdamW if cfg.optimizer == "adamw" else torch.optim.Adam
+        optimizer = opt_cls(params, lr=cfg.lr, betas=cfg.betas, weight_decay=cfg.weight_decay)
+        scheduler = get_scheduler(SCHEDULES[cfg.schedule], optimizer, num_warmup_steps=cfg.warmup_steps,
+                                  num_training_steps=self.total_steps)
+        state = {"step": 0, "best_val_loss": None, "evals_without_improvement": 0, "stopped_early": False}
+        found = checkpoints(self.run_dir)
+        if found:
+            load_trainable_into(bridge, found[-1] / "bridge")
+            state.update({k: v for k, v in load_training_state(found[-1], optimizer=optimizer,
+                                                                scheduler=scheduler).items() if k in state})
+            if acc.is_main_process:
+                print(f"resuming from {found[-1]} (step {state['step']} of {self.total_steps})")
+        elif cfg.init_from:
+            load_trainable_into(bridge, cfg.init_from)
+        model = acc.prepare(bridge)
+        metrics = MetricsLog(self.run_dir, state["step"], enabled=acc.is_main_process)
+        if acc.is_main_process:
+            self.run_dir.mkdir(parents=True, exist_ok=True)
+            (self.run_dir / "run_config.json").write_text(json.dumps(
+                {**self.run_info, "train": cfg.to_dict(), "train_pairs": len(self.train_pairs),
+                 "valid_pairs": len(self.valid_pairs), "total_steps": self.total_steps}, indent=2, default=str) + "\n")
+        bar = tqdm(total=self.total_steps, initial=state["step"], disable=not acc.is_main_process,
+                   desc="train", dynamic_ncols=True)
+        last_loss = None
+        while state["step"] < self.total_steps and not state["stopped_early"]:
+            started = time.perf_counter()
+            micro = batching.micro_batches_for_rank(self.batch_indices(state["step"]), cfg.micro_batch_size,
+                                                    acc.process_index, acc.num_processes)
+            batches = [bridge.collate([self.train_pairs[i] for i in mb]) for mb in micro]
+            counts = [int((b["labels"][:, 1:] != -100).sum()) for b in batches]
+            global_tokens = self._sum(sum(counts))
+            loss_sum = 0.0
+            model.train()
+            for j, (batch, n) in enumerate(zip(batches, counts)):
+                # Gradients are all-reduced once per step, after the last micro-batch.
+                sync = contextlib.nullcontext() if j == len(batches) - 1 else acc.no_sync(model)
+                with sync:
+                    mean_loss = model(batch)
+                    # Token-weighted over the whole global batch; DDP averages over processes.
+                    acc.backward(mean_loss * (n * acc.num_processes / global_tokens))
+                loss_sum += mean_loss.item() * n
+            grad_norm = acc.clip_grad_norm_(params, cfg.max_grad_norm) if cfg.max_grad_norm else None
+            optimizer.step()
+            scheduler.step()
+            optimizer.zero_grad(set_to_none=True)
+            state["step"] += 1
+            last_loss = self._sum(loss_sum) / global_tokens
+            tokens = self._sum(sum(int(b["attention_mask"].sum() + b["source_mask"].sum()) for b in batches))
+            elapsed = time.perf_counter() - started
+            bar.update(1)
+            bar.set_postfix(loss=f"{last_loss:.4f}", tok_s=f"{tokens / elapsed:.0f}")
+            if state["step"] % cfg.log_every == 0 or state["step"] == self.total_steps:
+                metrics.write({"step": state["step"], "loss": last_loss, "lr": scheduler.get_last_lr()[0],
+                               "tokens_per_s": tokens / elapsed, "target_tokens": global_tokens,
+                               "grad_norm": float(grad_norm) if grad_norm is not None else None})
+            if cfg.eval_every and self.valid_pairs and state["step"] % cfg.eval_every == 0:
+                self._evaluate_and_maybe_stop(model, state, metrics)
+            if state["step"] % cfg.save_every == 0 or state["step"] == self.total_steps or state["stopped_early"]:
+                self._save(optimizer, scheduler, state)
+        bar.close()
+        metrics.close()
+        if acc.is_main_process:
+            save_bridge(bridge, self.run_dir / "bridge", extra={"train": {"steps": state["step"]}})
+        acc.wait_for_everyone()
+        return TrainResult(state["step"], state["stopped_early"], last_loss, state["best_val_loss"], self.run_dir)
+
+    # ---- validation, early stopping, checkpoints -------------------------------------------------
+    @torch.no_grad()
+    def validation_loss(self, model) -> float:
+        acc, cfg = self.accelerator, self.config
+        model.eval()
+        mine = list(range(acc.process_index, len(self.valid_pairs), acc.num_processes))
+        total, tokens = 0.0, 0
+        for start in range(0, len(mine), cfg.micro_batch_size):
+            batch = self.bridge.collate([self.valid_pairs[i] for i in mine[start : start + cfg.micro_batch_size]])
+            n = int((batch["labels"][:, 1:] != -100).sum())
+            total += model(batch).item() * n
+            tokens += n
+        return self._sum(total) / max(self._sum(tokens), 1)
+
+    def _evaluate_and_maybe_stop(self, model, state: dict, metrics: MetricsLog) -> None:
+        cfg = self.config
+        val = self.validation_loss(model)
+        metrics.write({"step": state["step"], "val_loss": val})
+        best = state["best_val_loss"]
+        if best is None or val < best - cfg.early_stopping_min_delta:
+            state["best_val_loss"], state["evals_without_improvement"] = val, 0
+            if self.accelerator.is_main_process:
+                save_bridge(self.bridge, self.run_dir / "best", extra={"train": {"step": state["step"], "val_loss": val}})
+        else:
+            state["evals_without_improvement"] += 1
+            if cfg.early_stopping_patience and state["evals_without_improvement"] >= cfg.early_stopping_patience:
+                state["stopped_early"] = True
+                if self.accelerator.is_main_process:
+                    print(f"early stop at step {state['step']}: validation loss has not improved for "
+                          f"{cfg.early_stopping_patience} evaluations (best {state['best_val_loss']:.4f})")
+
+    def _save(self, optimizer, scheduler, state: dict) -> None:
+        if self.accelerator.is_main_process:
+            target = self.run_dir / "checkpoints" / f"step-{state['step']:07d}"
+            save_training_state(target, bridge=self.bridge, optimizer=optimizer, scheduler=scheduler,
+                                trainer_state=dict(state))
+            prune(self.run_dir, self.config.keep_last)
+        self.accelerator.wait_for_everyone()
