@@ -9,7 +9,11 @@ import yaml
 
 from .errors import BabelBridgeError
 
-TOP_LEVEL_KEYS = {"method", "encoder", "decoder", "encoder_options", "decoder_options", "bridge"}
+# Keyword arguments of load_encoder / load_decoder a config may set (device and dtype come
+# from the command or the train section).
+ENCODER_OPTIONS = {"gguf_file", "text_prefix"}
+DECODER_OPTIONS = {"gguf_file"}
+TOP_LEVEL_KEYS = {"method", "encoder", "decoder", "encoder_options", "decoder_options", "bridge", "data", "train"}
 
 
 @dataclass
@@ -20,9 +24,13 @@ class RunConfig:
     encoder_options: dict = field(default_factory=dict)  # e.g. {text_prefix: "query: "}
     decoder_options: dict = field(default_factory=dict)  # e.g. {gguf_file: model.gguf}
     bridge: dict = field(default_factory=dict)
+    data: dict = field(default_factory=dict)  # corpora: see babelbridge.data.CorpusSpec
+    train: dict = field(default_factory=dict)  # see babelbridge.train.TrainConfig
+    path: Path | None = None  # the YAML file; relative data paths resolve against its folder
 
 
-def load_run_config(path: str | Path) -> RunConfig:
+def load_run_config(path: str | Path, overrides: list[str] = ()) -> RunConfig:
+    """Read a YAML run config and apply `key.sub=value` overrides (values parsed as YAML)."""
     path = Path(path)
     if not path.is_file():
         raise BabelBridgeError(f"config file {path} does not exist")
@@ -32,6 +40,8 @@ def load_run_config(path: str | Path) -> RunConfig:
         raise BabelBridgeError(f"{path} is not valid YAML: {err}") from None
     if not isinstance(values, dict):
         raise BabelBridgeError(f"{path} must hold a mapping of {', '.join(sorted(TOP_LEVEL_KEYS))}")
+    for item in overrides:
+        apply_override(values, item)
     unknown = sorted(set(values) - TOP_LEVEL_KEYS)
     missing = sorted({"method", "encoder", "decoder"} - set(values))
     if unknown or missing:
@@ -41,4 +51,33 @@ def load_run_config(path: str | Path) -> RunConfig:
                 + ([f"missing key(s) {', '.join(missing)}"] if missing else [])
             ) + f"; accepted: {', '.join(sorted(TOP_LEVEL_KEYS))}"
         )
-    return RunConfig(**values)
+    for key, accepted in (("encoder_options", ENCODER_OPTIONS), ("decoder_options", DECODER_OPTIONS)):
+        options = values.get(key, {})
+        if not isinstance(options, dict):
+            raise BabelBridgeError(f"{path}: {key} must be a mapping with keys among {', '.join(sorted(accepted))}")
+        unknown = sorted(set(options) - accepted)
+        if unknown:
+            raise BabelBridgeError(f"{path}: unknown {key} {', '.join(unknown)}; accepted: {', '.join(sorted(accepted))}")
+    return RunConfig(**values, path=path)
+
+
+def apply_override(values: dict, item: str) -> None:
+    """--set train.lr=1e-4, --set data.train.0.path=x.tsv: dotted keys, list indices, YAML values."""
+    key, sep, raw = item.partition("=")
+    if not sep or not key:
+        raise BabelBridgeError(f"--set takes key=value (e.g. train.lr=1e-4), got {item!r}")
+    parts = key.split(".")
+    node = values
+    for depth, part in enumerate(parts[:-1]):
+        child = node[int(part)] if isinstance(node, list) and part.isdigit() and int(part) < len(node) else (
+            node.setdefault(part, {}) if isinstance(node, dict) else None)
+        if child is None or not isinstance(child, (dict, list)):
+            raise BabelBridgeError(f"--set {item}: {'.'.join(parts[: depth + 1])} is not a section")
+        node = child
+    value = yaml.safe_load(raw) if raw else ""
+    if isinstance(node, list):
+        if not (parts[-1].isdigit() and int(parts[-1]) < len(node)):
+            raise BabelBridgeError(f"--set {item}: index {parts[-1]} is out of range")
+        node[int(parts[-1])] = value
+    else:
+        node[parts[-1]] = value

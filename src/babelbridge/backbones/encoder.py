@@ -63,6 +63,9 @@ class FrozenEncoder(nn.Module):
         self.model_type = model.config.model_type
         self.hidden_size = model.config.d_model if hasattr(model.config, "d_model") else model.config.hidden_size
         self.max_length = getattr(model.config, "max_position_embeddings", None) or 512
+        if self.model_type in ("xlm-roberta", "roberta", "camembert"):
+            # RoBERTa numbers positions from pad_token_id + 1: 514 embeddings hold 512 tokens.
+            self.max_length -= model.config.pad_token_id + 1
         self.pad_token_id = tokenizer.pad_token_id
         self.anatomy = encoder_anatomy(model)
 
@@ -165,4 +168,7 @@ def _encoder_from_pretrained(name: str, config, dtype) -> nn.Module:
         return MT5EncoderModel.from_pretrained(name, dtype=dtype)
     if config.model_type in T5_LIKE:
         return T5EncoderModel.from_pretrained(name, dtype=dtype)
+    if config.model_type in BERT_LIKE and config.model_type != "distilbert":
+        # The pooler is unused: leaving it out keeps random, unused weights out of the counts.
+        return AutoModel.from_pretrained(name, dtype=dtype, add_pooling_layer=False)
     return AutoModel.from_pretrained(name, dtype=dtype)

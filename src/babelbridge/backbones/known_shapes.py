@@ -64,4 +64,12 @@ def architecture_config(spec):
 
     if spec.kind == "random" or spec.name in KNOWN_SHAPES:
         return known_config(spec.name)
-    return AutoConfig.from_pretrained(spec.name)
+    try:
+        return AutoConfig.from_pretrained(spec.name)
+    except OSError as err:
+        from ..errors import BabelBridgeError
+
+        raise BabelBridgeError(
+            f"cannot read the config of {spec.name!r} (not a local directory, and the hub said: "
+            f"{str(err).splitlines()[0]}); architectures available offline: {', '.join(sorted(KNOWN_SHAPES))}"
+        ) from None

@@ -2,6 +2,7 @@
 
     Qwen/Qwen3-4B                  hub id (or a local directory) through transformers
     /models/smollm.Q4_1.gguf       a GGUF file (transformers de-quantises it; needs `gguf`)
+    org/repo-GGUF::model.Q4.gguf   a GGUF file inside a hub repository
     tiny-random:qwen3              a small random model built in-process (tests, smoke runs)
     random:Qwen/Qwen3-4B           the real architecture with random weights (speed, memory)
 """
@@ -26,6 +27,9 @@ class BackboneSpec:
         for prefix in ("tiny-random:", "random:"):
             if spec.startswith(prefix):
                 return cls(prefix[:-1], spec[len(prefix):])
+        if "::" in spec and gguf_file is None:
+            repo, _, file = spec.partition("::")
+            return cls("gguf", repo, file)
         if spec.endswith(".gguf") and gguf_file is None:
             return cls("gguf", os.path.dirname(os.path.abspath(spec)), os.path.basename(spec))
         if gguf_file is not None:
@@ -36,5 +40,7 @@ class BackboneSpec:
         if self.kind in ("tiny-random", "random"):
             return f"{self.kind}:{self.name}"
         if self.kind == "gguf":
-            return os.path.join(self.name, self.gguf_file)
+            # A local file prints as its path; a file in a hub repository as repo::file.
+            local = os.path.isabs(self.name) or os.path.isdir(self.name)
+            return os.path.join(self.name, self.gguf_file) if local else f"{self.name}::{self.gguf_file}"
         return self.name

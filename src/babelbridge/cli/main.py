@@ -49,6 +49,10 @@ def build_parser() -> argparse.ArgumentParser:
                                    "meta device, so any size is counted without memory).")
     p.add_argument("target", metavar="PATH_OR_CONFIG")
     p.set_defaults(func=cmd_inspect)
+
+    from . import train_cmd
+
+    train_cmd.add_parser(sub)
     return parser
 
 

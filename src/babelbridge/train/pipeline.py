@@ -1,0 +1,90 @@
+"""From a run config to a trained bridge: validate, read data, load backbones, train.
+
+Everything that can be checked without a model (options, language codes, data files) is
+checked first, so a typo fails in a second instead of after loading 10 GB of weights.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..bridges import Bridge, bridge_class, build_bridge
+from ..errors import BabelBridgeError
+from ..runconfig import RunConfig
+from .config import TrainConfig
+
+DATA_KEYS = {"train", "valid", "mix", "mix_size", "empty_lines", "overlong", "seed"}
+
+
+@dataclass
+class TrainingPlan:
+    run: RunConfig
+    train: TrainConfig
+    train_specs: list
+    valid_specs: list
+
+
+def plan_training(run: RunConfig) -> TrainingPlan:
+    """Validate the whole run config without loading a model."""
+    from ..data import CorpusSpec
+
+    bridge_class(run.method).config_class.from_dict(run.bridge)
+    data = dict(run.data)
+    unknown = sorted(set(data) - DATA_KEYS)
+    if unknown:
+        raise BabelBridgeError(f"unknown data option(s) {', '.join(unknown)}; accepted: {', '.join(sorted(DATA_KEYS))}")
+    if not data.get("train"):
+        raise BabelBridgeError("data.train is empty: give at least one corpus (format, path, src_lang)")
+    base = run.path.parent if run.path else Path.cwd()
+
+    def specs(entries):
+        out = []
+        for entry in entries or []:
+            entry = dict(entry)
+            for key in ("path", "tgt_path"):
+                if entry.get(key) and not Path(entry[key]).is_absolute():
+                    entry[key] = str(base / entry[key])
+            out.append(CorpusSpec.from_dict(entry))
+        return out
+
+    train = TrainConfig.from_dict({"output_dir": f"runs/{run.path.stem if run.path else 'bridge'}", **run.train})
+    return TrainingPlan(run, train, specs(data["train"]), specs(data.get("valid")))
+
+
+def load_pairs(plan: TrainingPlan, bridge: Bridge):
+    """Read, mix and length-check the corpora; print what was kept and dropped."""
+    from ..data import filter_overlong, mix_corpora, read_corpus
+
+    data = plan.run.data
+    empty = data.get("empty_lines", "skip")
+    cfg = bridge.config
+
+    def src_len(text):
+        return len(bridge.encoder.tokenizer(text, add_special_tokens=False)["input_ids"]) + 2
+
+    def tgt_len(text):
+        return len(bridge.decoder.tokenizer(text, add_special_tokens=False)["input_ids"]) + 1
+
+    def prepare(specs, mix):
+        corpora = [read_corpus(spec, empty_lines=empty) for spec in specs]
+        for c in corpora:
+            print(f"data: {c.name}: {c.report.summary()}")
+        pairs = mix_corpora(corpora, mode=mix, seed=data.get("seed", plan.train.seed), size=data.get("mix_size"))
+        pairs, report = filter_overlong(pairs, src_len=src_len, tgt_len=tgt_len, max_src=cfg.max_source_tokens,
+                                        max_tgt=cfg.max_target_tokens, policy=data.get("overlong", "truncate"))
+        print(f"data: over-long pairs: {report}")
+        return pairs
+
+    train = prepare(plan.train_specs, data.get("mix", "concat"))
+    valid = prepare(plan.valid_specs, "concat") if plan.valid_specs else []
+    return train, valid
+
+
+def build_for_training(plan: TrainingPlan) -> Bridge:
+    from ..backbones import load_decoder, load_encoder
+
+    run, dtype = plan.run, plan.train.backbone_dtype
+    encoder = load_encoder(run.encoder, dtype=dtype, **run.encoder_options)
+    decoder = load_decoder(run.decoder, dtype=dtype, **run.decoder_options)
+    return build_bridge(run.method, encoder, decoder, run.bridge)
