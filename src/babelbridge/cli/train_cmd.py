@@ -35,6 +35,10 @@ def run(args) -> None:
     info = {"config_file": str(args.config), "overrides": args.overrides, "method": plan.run.method,
             "encoder": plan.run.encoder, "decoder": plan.run.decoder, "bridge": bridge.config.to_dict()}
     result = Trainer(bridge, train_pairs, plan.train, valid_pairs=valid_pairs, run_info=info).train()
+    if result.last_loss is None:
+        print(f"nothing to do: {result.output_dir} already holds all {result.steps} steps; "
+              f"bridge at {result.output_dir / 'bridge'}")
+        return
     print(f"trained {result.steps} steps; last loss {result.last_loss:.4f}"
           + (f"; best validation loss {result.best_val_loss:.4f}" if result.best_val_loss is not None else "")
           + (" (stopped early)" if result.stopped_early else "")

@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+import torch
+
 from ..bridges import Bridge, bridge_class, build_bridge
 from ..errors import BabelBridgeError
 from ..runconfig import RunConfig
@@ -87,4 +89,7 @@ def build_for_training(plan: TrainingPlan) -> Bridge:
     run, dtype = plan.run, plan.train.backbone_dtype
     encoder = load_encoder(run.encoder, dtype=dtype, **run.encoder_options)
     decoder = load_decoder(run.decoder, dtype=dtype, **run.decoder_options)
+    # The bridge's initial weights come from the run's seed, not from whatever the RNG holds
+    # after loading: the same config gives the same run in one process or under a launcher.
+    torch.manual_seed(plan.train.seed)
     return build_bridge(run.method, encoder, decoder, run.bridge)
