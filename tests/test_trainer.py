@@ -94,3 +94,28 @@ def test_batch_sizes_that_do_not_divide_are_named(tmp_path):
         config(tmp_path, "x", global_batch_size=10)
     with pytest.raises(BabelBridgeError, match="48 training pairs do not fill one global batch of 64"):
         Trainer(tiny_bridge(), PAIRS, config(tmp_path, "x", global_batch_size=64))
+
+
+def test_validation_reports_how_much_the_source_is_read(tmp_path):
+    """source_gap = loss with each pair given another pair's source - loss with its own."""
+    valid = PAIRS[:6]
+    bridge = tiny_bridge()
+    Trainer(bridge, PAIRS, config(tmp_path, "gap", max_steps=4, eval_every=4), valid_pairs=valid).train()
+    records = [json.loads(line) for line in (tmp_path / "gap" / "metrics.jsonl").read_text().splitlines()]
+    (record,) = [r for r in records if "val_loss" in r]
+    # The derangement is pair i <- source of pair i + 3 (half the set away), computed by hand here.
+    swapped = [TranslationPair(valid[(i + 3) % 6].src, p.tgt, p.src_lang) for i, p in enumerate(valid)]
+    bridge.eval()
+    with torch.no_grad():
+        def mean_loss(pairs):
+            losses, counts = [], []
+            for chunk in (pairs[:4], pairs[4:]):
+                batch = bridge.collate(chunk)
+                counts.append(int((batch["labels"][:, 1:] != -100).sum()))
+                losses.append(bridge.loss(batch).item() * counts[-1])
+            return sum(losses) / sum(counts)
+
+        assert record["val_loss"] == pytest.approx(mean_loss(valid), rel=1e-5)
+        assert record["val_loss_mismatched_src"] == pytest.approx(mean_loss(swapped), rel=1e-5)
+    assert record["source_gap"] == pytest.approx(record["val_loss_mismatched_src"] - record["val_loss"])
+    assert record["val_loss_mismatched_src"] != pytest.approx(record["val_loss"], abs=1e-6)

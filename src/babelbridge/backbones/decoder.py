@@ -90,12 +90,17 @@ def load_decoder(spec: str | BackboneSpec, *, dtype: str = "float32", device: st
             model = AutoModelForCausalLM.from_config(architecture_config(spec))
         tokenizer = byte_tokenizer([IM_START, IM_END])
         tokenizer.eos_token, tokenizer.chat_template = IM_END, CHAT_TEMPLATE
-    elif spec.kind in ("hub", "gguf"):
+    elif spec.kind in ("hub", "gguf", "pocket"):
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
+        source = spec.name
+        if spec.kind == "pocket":
+            from ..assets.pocket import pocket_dir
+
+            source = pocket_dir(spec.name, "decoder")
         extra = {"gguf_file": spec.gguf_file} if spec.gguf_file else {}
-        tokenizer = AutoTokenizer.from_pretrained(spec.name, **extra)
-        model = AutoModelForCausalLM.from_pretrained(spec.name, dtype=torch_dtype, **extra)
+        tokenizer = AutoTokenizer.from_pretrained(source, **extra)
+        model = AutoModelForCausalLM.from_pretrained(source, dtype=torch_dtype, **extra)
     else:
         raise ValueError(f"unknown backbone kind {spec.kind!r}")
     if device != "meta":

