@@ -417,3 +417,13 @@ def test_fingerprint_ignores_dtype_and_load_path(saved_llama):
 def test_tiny_random_is_deterministic_across_loads():
     a, b = load_decoder("tiny-random:qwen3"), load_decoder("tiny-random:qwen3")
     assert all(torch.equal(p, q) for p, q in zip(a.parameters(), b.parameters(), strict=True))
+
+
+def test_system_prompt_replaces_the_templates_default_turn():
+    from babelbridge.backbones import load_decoder
+
+    decoder = load_decoder("tiny-random:qwen3")
+    text = lambda ids: decoder.tokenizer.decode(ids)  # noqa: E731
+    assert text(decoder.prompt_ids("Translate.")) == "<|im_start|>user\nTranslate.<|im_end|>\n<|im_start|>assistant\n"
+    assert text(decoder.prompt_ids("Translate.", "")) == (
+        "<|im_start|>system\n<|im_end|>\n<|im_start|>user\nTranslate.<|im_end|>\n<|im_start|>assistant\n")

@@ -119,3 +119,15 @@ def test_validation_reports_how_much_the_source_is_read(tmp_path):
         assert record["val_loss_mismatched_src"] == pytest.approx(mean_loss(swapped), rel=1e-5)
     assert record["source_gap"] == pytest.approx(record["val_loss_mismatched_src"] - record["val_loss"])
     assert record["val_loss_mismatched_src"] != pytest.approx(record["val_loss"], abs=1e-6)
+
+
+def test_lr_by_module_gives_matching_parameters_their_own_rate(tmp_path):
+    trainer = Trainer(tiny_bridge(), PAIRS, config(tmp_path, "lrs", lr=1e-4, lr_by_module={"blocks.*.proj.*": 1e-2}))
+    groups = trainer.param_groups()
+    assert [g["lr"] for g in groups] == [1e-4, 1e-2] or [g["lr"] for g in groups] == [1e-2, 1e-4]
+    fast = next(g for g in groups if g["lr"] == 1e-2)["params"]
+    names = {id(p): n for n, p in trainer.bridge.trainable_named_parameters()}
+    assert sorted(names[id(p)] for p in fast) == ["blocks.0.proj.weight", "blocks.1.proj.weight"]
+    bad = Trainer(tiny_bridge(), PAIRS, config(tmp_path, "bad", lr_by_module={"nothing.*": 1.0}))
+    with pytest.raises(BabelBridgeError, match=r"train.lr_by_module: nothing.\* match\(es\) no trainable parameter"):
+        bad.param_groups()

@@ -34,14 +34,21 @@ class FrozenDecoder(nn.Module):
         # Llama-family tokenizers have no pad token; the pad is masked out, so eos serves.
         self.pad_token_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else self.eos_token_id
 
-    def prompt_ids(self, instruction: str) -> list[int]:
-        """The instruction as a user turn, ending where the assistant's answer starts."""
+    def prompt_ids(self, instruction: str, system_prompt: str | None = None) -> list[int]:
+        """The instruction as a user turn, ending where the assistant's answer starts.
+
+        system_prompt: None keeps the chat template's default system turn (SmolLM2's adds a
+        20-token one); a string replaces it ("" for an empty one: shorter prompts train faster).
+        """
         tok = self.tokenizer
         if tok.chat_template:
+            messages = [{"role": "user", "content": instruction}]
+            if system_prompt is not None:
+                messages.insert(0, {"role": "system", "content": system_prompt})
             # enable_thinking=False: Qwen3's template then opens an empty <think></think>
             # block, so the answer starts at once; other templates ignore the variable.
             text = tok.apply_chat_template(
-                [{"role": "user", "content": instruction}],
+                messages,
                 tokenize=False, add_generation_prompt=True, enable_thinking=False,
             )
             return tok(text, add_special_tokens=False)["input_ids"]

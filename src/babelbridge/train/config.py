@@ -6,7 +6,7 @@ and other learning rates, run by the same trainer.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 from ..bridges.config import BridgeConfig
@@ -18,6 +18,9 @@ class TrainConfig(BridgeConfig):
     # Optimiser and schedule (the HCA paper: Adam, lr 1e-5, global batch 128, one epoch).
     optimizer: Literal["adam", "adamw"] = "adam"
     lr: float = 1e-5
+    # Per-module learning rates: {glob over trainable parameter names: lr}, first match wins,
+    # e.g. {"blocks.*.proj.*": 1e-3}. Unmatched parameters use `lr`.
+    lr_by_module: dict[str, float] = field(default_factory=dict)
     weight_decay: float = 0.0
     betas: tuple[float, float] = (0.9, 0.999)
     schedule: Literal["constant", "linear", "cosine"] = "constant"

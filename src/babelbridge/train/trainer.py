@@ -12,6 +12,7 @@ ends with exactly the weights of an uninterrupted one.
 from __future__ import annotations
 
 import contextlib
+import fnmatch
 import json
 import math
 import time
@@ -81,13 +82,32 @@ class Trainer:
         t = torch.tensor(float(value), device=self.accelerator.device, dtype=torch.float64)
         return self.accelerator.reduce(t, reduction="sum").item()
 
+    def param_groups(self) -> list[dict]:
+        """One optimiser group per learning rate (train.lr_by_module), in a fixed order."""
+        patterns = list(self.config.lr_by_module.items())
+        groups: dict[float, list] = {}
+        used = set()
+        for name, param in self.bridge.trainable_named_parameters():
+            lr = self.config.lr
+            for pattern, value in patterns:
+                if fnmatch.fnmatchcase(name, pattern):
+                    lr = float(value)
+                    used.add(pattern)
+                    break
+            groups.setdefault(lr, []).append(param)
+        unused = [p for p, _ in patterns if p not in used]
+        if unused:
+            raise BabelBridgeError(f"train.lr_by_module: {', '.join(unused)} match(es) no trainable parameter; "
+                                   f"names look like {', '.join(n for n, _ in self.bridge.trainable_named_parameters()[:4])}")
+        return [{"params": ps, "lr": lr} for lr, ps in groups.items()]
+
     # ---- the loop -------------------------------------------------------------------------------
     def train(self) -> TrainResult:
         cfg, acc, bridge = self.config, self.accelerator, self.bridge
         set_seed(cfg.seed)
         params = [p for _, p in bridge.trainable_named_parameters()]
         opt_cls = torch.optim.AdamW if cfg.optimizer == "adamw" else torch.optim.Adam
-        optimizer = opt_cls(params, lr=cfg.lr, betas=cfg.betas, weight_decay=cfg.weight_decay)
+        optimizer = opt_cls(self.param_groups(), lr=cfg.lr, betas=cfg.betas, weight_decay=cfg.weight_decay)
         scheduler = get_scheduler(SCHEDULES[cfg.schedule], optimizer, num_warmup_steps=cfg.warmup_steps,
                                   num_training_steps=self.total_steps)
         state = {"step": 0, "best_val_loss": None, "evals_without_improvement": 0, "stopped_early": False}

@@ -39,6 +39,8 @@ class HCAConfig(BridgeConfig):
     adapter_up_init: Literal["zero", "default"] = "zero"
     # The decoder's input: an English instruction (inside the chat template when there is one).
     instruction: str = "Translate this sentence to {tgt_name}."
+    # The chat template's system turn: None keeps the LLM's default, a string replaces it.
+    system_prompt: str | None = None
     max_source_tokens: int = 256
     max_target_tokens: int = 256
 

@@ -130,7 +130,8 @@ class HCABridge(Bridge):
 
     def prompt_ids(self, tgt_lang: str) -> list[int]:
         if tgt_lang not in self._prompt_cache:
-            self._prompt_cache[tgt_lang] = self.decoder.prompt_ids(self.instruction(tgt_lang))
+            self._prompt_cache[tgt_lang] = self.decoder.prompt_ids(self.instruction(tgt_lang),
+                                                                  self.config.system_prompt)
         return self._prompt_cache[tgt_lang]
 
     # ---- training -----------------------------------------------------------------------------
