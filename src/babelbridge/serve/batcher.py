@@ -180,15 +180,18 @@ class Batcher:
                     raise RuntimeError(f"the engine returned {len(outputs)} translations for {len(texts)} texts")
             except Exception as err:
                 log.exception("generation failed for %d request(s) with %s", len(items), key)
-                for item in items:
-                    item.future.set_exception(err)
-                ok = False
+                outputs, failure = None, err
             else:
-                start = 0
-                for item in items:
-                    end = start + len(item.texts)
-                    item.future.set_result(Done(list(outputs[start:end]), item.tokens))
-                    start = end
-                ok = True
+                failure = None
+            # Metrics first, then the callers: a caller that reads /metrics after its answer
+            # must see its own batch counted.
             self.metrics.record_batch(len(texts), len(items), sum(i.tokens for i in items),
-                                      [started - i.queued_at for i in items], ok)
+                                      [started - i.queued_at for i in items], failure is None)
+            start = 0
+            for item in items:
+                if failure is not None:
+                    item.future.set_exception(failure)
+                    continue
+                end = start + len(item.texts)
+                item.future.set_result(Done(list(outputs[start:end]), item.tokens))
+                start = end
