@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from babelbridge.backbones import load_decoder, load_encoder
-from babelbridge.bridges import build_bridge, save_bridge
+from babelbridge.bridges import METHODS, build_bridge, save_bridge
 from babelbridge.cli.main import main
 from babelbridge.runconfig import TOP_LEVEL_KEYS
 
@@ -204,7 +204,9 @@ def test_inspect_yaml_with_unknown_method(capsys, tmp_path):
     path = write(tmp_path, "method: xbridge9\nencoder: tiny-random:bert\ndecoder: tiny-random:qwen3\n")
     code, _, err = run_cli(capsys, "inspect", str(path))
     assert code == 2
-    assert err == "babelbridge inspect: error: unknown bridge method 'xbridge9'; accepted: hca\n"
+    accepted = ", ".join(sorted(METHODS))
+    assert err == f"babelbridge inspect: error: unknown bridge method 'xbridge9'; accepted: {accepted}\n"
+    assert {"hca", "lora", "prompted"} <= set(METHODS)
 
 
 def test_inspect_yaml_with_misspelt_encoder_option(capsys, tmp_path):

@@ -19,7 +19,7 @@ TOP_LEVEL_KEYS = {"method", "encoder", "decoder", "encoder_options", "decoder_op
 @dataclass
 class RunConfig:
     method: str
-    encoder: str
+    encoder: str | None  # None for a method without one (prompted, lora)
     decoder: str
     encoder_options: dict = field(default_factory=dict)  # e.g. {text_prefix: "query: "}
     decoder_options: dict = field(default_factory=dict)  # e.g. {gguf_file: model.gguf}
@@ -43,7 +43,7 @@ def load_run_config(path: str | Path, overrides: list[str] = ()) -> RunConfig:
     for item in overrides:
         apply_override(values, item)
     unknown = sorted(set(values) - TOP_LEVEL_KEYS)
-    missing = sorted({"method", "encoder", "decoder"} - set(values))
+    missing = sorted({"method", "decoder"} - set(values))
     if unknown or missing:
         raise BabelBridgeError(
             f"{path}: " + "; ".join(
@@ -58,7 +58,22 @@ def load_run_config(path: str | Path, overrides: list[str] = ()) -> RunConfig:
         unknown = sorted(set(options) - accepted)
         if unknown:
             raise BabelBridgeError(f"{path}: unknown {key} {', '.join(unknown)}; accepted: {', '.join(sorted(accepted))}")
-    return RunConfig(**values, path=path)
+    check_encoder(values, path)
+    return RunConfig(**{"encoder": None, **values}, path=path)
+
+
+def check_encoder(values: dict, path: Path) -> None:
+    """The method decides: an encoder is required (hca) or has no place (prompted, lora)."""
+    from .bridges.registry import bridge_class  # here, not at the top: it imports torch
+
+    method = str(values["method"])
+    if bridge_class(method).uses_encoder:
+        if not values.get("encoder"):
+            raise BabelBridgeError(f"{path}: method {method} needs an encoder: add `encoder: SPEC` (a multilingual "
+                                   f"encoder, e.g. facebook/nllb-200-distilled-600M or tiny-random:m2m100)")
+    elif values.get("encoder") is not None or values.get("encoder_options"):
+        raise BabelBridgeError(f"{path}: method {method} uses no encoder (the LLM reads the source in its prompt); "
+                               f"remove the encoder and encoder_options keys")
 
 
 def apply_override(values: dict, item: str) -> None:

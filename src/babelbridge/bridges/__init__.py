@@ -3,9 +3,13 @@
 from .base import Bridge, TranslationPair
 from .checkpoint import load_bridge, load_trainable_into, read_metadata, save_bridge
 from .hca import HCABridge, HCAConfig
+from .lora import LoRABridge, LoRAConfig
+from .prompted import PromptedBridge, PromptedConfig, save_prompted_baseline
 from .registry import METHODS, bridge_class, build_bridge
 
 __all__ = [
-    "Bridge", "HCABridge", "HCAConfig", "METHODS", "TranslationPair",
+    "Bridge", "HCABridge", "HCAConfig", "LoRABridge", "LoRAConfig", "METHODS", "PromptedBridge",
+    "PromptedConfig", "TranslationPair",
     "bridge_class", "build_bridge", "load_bridge", "load_trainable_into", "read_metadata", "save_bridge",
+    "save_prompted_baseline",
 ]

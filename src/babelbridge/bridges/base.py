@@ -1,8 +1,9 @@
 """The interface every bridge (and every baseline) implements, so one harness runs them all.
 
-A bridge owns two frozen backbones and its own small trainable modules. It turns parallel
-text into a training batch (`collate`), a batch into a loss (`loss`), and sources into
-translations (`translate`). Only its own parameters are trainable and saved.
+A bridge owns its frozen backbones (a decoder-only LLM, and an encoder unless the method reads
+the source through the LLM's prompt: `uses_encoder`) and its own small trainable modules. It
+turns parallel text into a training batch (`collate`), a batch into a loss (`loss`), and
+sources into translations (`translate`). Only its own parameters are trainable and saved.
 """
 
 from __future__ import annotations
@@ -31,8 +32,10 @@ class TranslationPair:
 class Bridge(nn.Module):
     method: ClassVar[str]
     config_class: ClassVar[type]
+    uses_encoder: ClassVar[bool] = True  # False: encoder is None (the LLM reads the source itself)
+    trains: ClassVar[bool] = True  # False: nothing to train (a prompted baseline)
 
-    def __init__(self, encoder: FrozenEncoder, decoder: FrozenDecoder, config):
+    def __init__(self, encoder: FrozenEncoder | None, decoder: FrozenDecoder, config):
         super().__init__()
         self.encoder = encoder
         self.decoder = decoder
@@ -41,9 +44,14 @@ class Bridge(nn.Module):
     # ---- trainable part -------------------------------------------------------------------
     def train(self, mode: bool = True):
         super().train(mode)
-        self.encoder.eval()  # frozen backbones never train: no dropout, ever
-        self.decoder.eval()
+        for backbone in self.backbones().values():
+            backbone.eval()  # frozen backbones never train: no dropout, ever
         return self
+
+    def backbones(self) -> dict[str, nn.Module]:
+        """The frozen models this bridge has, by role ("encoder" only where the method uses one)."""
+        found = {"encoder": self.encoder, "decoder": self.decoder}
+        return {role: m for role, m in found.items() if m is not None}
 
     def trainable_named_parameters(self) -> list[tuple[str, nn.Parameter]]:
         return [(n, p) for n, p in self.named_parameters() if not n.startswith(BACKBONE_PREFIXES)]
@@ -52,14 +60,24 @@ class Bridge(nn.Module):
         return {n: p.detach() for n, p in self.trainable_named_parameters()}
 
     def parameter_counts(self) -> dict[str, int]:
-        return {
-            "trainable": sum(p.numel() for _, p in self.trainable_named_parameters()),
-            "encoder": sum(p.numel() for p in self.encoder.parameters()),
-            "decoder": sum(p.numel() for p in self.decoder.parameters()),
-        }
+        trainable = self.trainable_named_parameters()
+        own = {id(p) for _, p in trainable}  # LoRA's weights sit inside the decoder: not frozen ones
+        counts = {"trainable": sum(p.numel() for _, p in trainable)}
+        for role, backbone in self.backbones().items():
+            counts[role] = sum(p.numel() for p in backbone.parameters() if id(p) not in own)
+        return counts
 
     def backbone_identities(self) -> dict[str, dict]:
-        return {"encoder": self.encoder.identity(), "decoder": self.decoder.identity()}
+        return {role: m.identity() for role, m in self.backbones().items()}
+
+    # ---- lengths, for the data layer's over-long check ----------------------------------------
+    def source_token_count(self, text: str) -> int:
+        """Tokens a source takes in this bridge's input (compared with config.max_source_tokens)."""
+        return len(self.encoder.tokenizer(text, add_special_tokens=False)["input_ids"]) + 2  # lang + eos
+
+    def target_token_count(self, text: str) -> int:
+        """Tokens a target takes, end of turn included (compared with config.max_target_tokens)."""
+        return len(self.decoder.target_ids(text))
 
     def forward(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
         # Training goes through forward so that DDP (accelerate) sees the call it hooks.

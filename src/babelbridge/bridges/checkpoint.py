@@ -1,7 +1,8 @@
 """Bridge checkpoints: the trainable part only, as safetensors + JSON.
 
     <dir>/bridge.safetensors   the bridge's own parameters (never a backbone weight)
-    <dir>/bridge.json          method, config, and the backbones' identities
+    <dir>/bridge.json          method, config, and the backbones' identities (no "encoder"
+                               entry for a method without one, e.g. prompted, lora)
 
 Nothing here unpickles: safetensors holds tensors only, JSON holds the rest. Loading onto
 backbones whose architecture or tokenizer differs from the recorded fingerprints is an
@@ -75,7 +76,11 @@ def read_metadata(path: str | os.PathLike) -> dict:
 
 def check_backbones(recorded: dict, bridge: Bridge, path) -> None:
     actual = bridge.backbone_identities()
-    for role in ("encoder", "decoder"):
+    if set(recorded) != set(actual):
+        raise BackboneMismatchError(
+            f"checkpoint {path} records backbones {', '.join(sorted(recorded))} but the {bridge.method} "
+            f"bridge built on it has {', '.join(sorted(actual))}")
+    for role in sorted(recorded):
         want, got = recorded[role], actual[role]
         if want["fingerprint"] != got["fingerprint"]:
             raise BackboneMismatchError(
@@ -93,14 +98,18 @@ def load_bridge(path: str | os.PathLike, *, encoder=None, decoder=None, dtype: s
     path = Path(path)
     meta = read_metadata(path)
     recorded = meta["backbones"]
-    encoder = encoder if encoder is not None and not isinstance(encoder, str) else load_encoder(
-        encoder or recorded["encoder"]["spec"], dtype=dtype, device=device,
-        text_prefix=recorded["encoder"].get("text_prefix"))
+    if "encoder" not in recorded:  # a method that reads the source through the LLM's prompt
+        if encoder is not None:
+            raise CheckpointError(f"checkpoint {path} ({meta['method']}) uses no encoder; do not pass one")
+    elif encoder is None or isinstance(encoder, str):
+        encoder = load_encoder(encoder or recorded["encoder"]["spec"], dtype=dtype, device=device,
+                               text_prefix=recorded["encoder"].get("text_prefix"))
     decoder = decoder if decoder is not None and not isinstance(decoder, str) else load_decoder(
         decoder or recorded["decoder"]["spec"], dtype=dtype, device=device)
     bridge = build_bridge(meta["method"], encoder, decoder, meta["config"])
     check_backbones(recorded, bridge, path)
     load_trainable_into(bridge, path)
+    bridge.eval()  # loaded for inference: dropout (LoRA's) off until a trainer calls train()
     return bridge.to(device) if device != "meta" else bridge
 
 

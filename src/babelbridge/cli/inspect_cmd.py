@@ -18,19 +18,21 @@ def parameter_groups(named_counts) -> dict[str, int]:
 
 
 def describe(method: str, backbones: dict, counts: dict, groups: dict, config: dict) -> str:
-    enc, dec = backbones["encoder"], backbones["decoder"]
-    total = counts["trainable"] + counts["encoder"] + counts["decoder"]
+    enc, dec = backbones.get("encoder"), backbones["decoder"]
+    total = counts["trainable"] + counts.get("encoder", 0) + counts["decoder"]
     lines = [
         f"method     {method}",
         f"encoder    {enc['spec']}  ({enc['model_type']}, hidden {enc['hidden_size']})  "
-        f"{counts['encoder']:,} frozen",
+        f"{counts['encoder']:,} frozen" if enc else "encoder    none (the LLM reads the source in its prompt)",
         f"decoder    {dec['spec']}  ({dec['model_type']}, hidden {dec['hidden_size']}, "
         f"{dec.get('num_layers', '?')} layers)  {counts['decoder']:,} frozen",
         f"trainable  {counts['trainable']:,}  ({100 * counts['trainable'] / total:.1f}% of {total:,})",
     ]
     width = max((len(k) for k in groups), default=0)
     lines += [f"  {k:<{width}}  {v:>14,}" for k, v in groups.items()]
-    lines.append("config     " + ", ".join(f"{k}={v}" for k, v in config.items()))
+    # A value with a line break (a prompt template) is shown escaped, so config stays one line.
+    lines.append("config     " + ", ".join(
+        f"{k}={v!r}" if isinstance(v, str) and not v.isprintable() else f"{k}={v}" for k, v in config.items()))
     return "\n".join(lines)
 
 
@@ -42,8 +44,8 @@ def inspect_checkpoint(path: Path) -> str:
     meta = read_metadata(path)
     with safe_open(path / "bridge.safetensors", framework="pt") as f:
         named = [(k, _numel(f.get_slice(k).get_shape())) for k in f.keys()]
-    counts = {"trainable": sum(n for _, n in named), "encoder": meta["backbones"]["encoder"]["parameters"],
-              "decoder": meta["backbones"]["decoder"]["parameters"]}
+    counts = {"trainable": sum(n for _, n in named),
+              **{role: b["parameters"] for role, b in meta["backbones"].items()}}
     return describe(meta["method"], meta["backbones"], counts, parameter_groups(sorted(named)), meta["config"])
 
 
@@ -56,15 +58,17 @@ def inspect_config(path: Path) -> str:
     from ..runconfig import load_run_config
 
     run = load_run_config(path)
-    encoder = load_encoder(run.encoder, device="meta", **run.encoder_options)
+    encoder = load_encoder(run.encoder, device="meta", **run.encoder_options) if run.encoder else None
     decoder = load_decoder(run.decoder, device="meta", **run.decoder_options)
-    with torch.device("meta"):
-        bridge = build_bridge(run.method, encoder, decoder, run.bridge)
     backbones = {
-        "encoder": {"spec": run.encoder, "model_type": encoder.model_type, "hidden_size": encoder.hidden_size},
         "decoder": {"spec": run.decoder, "model_type": decoder.model.config.model_type,
                     "hidden_size": decoder.hidden_size, "num_layers": decoder.num_layers},
     }
+    if encoder is not None:
+        backbones["encoder"] = {"spec": run.encoder, "model_type": encoder.model_type,
+                                "hidden_size": encoder.hidden_size}
+    with torch.device("meta"):
+        bridge = build_bridge(run.method, encoder, decoder, run.bridge)
     named = [(n, p.numel()) for n, p in bridge.trainable_named_parameters()]
     return describe(run.method, backbones, bridge.parameter_counts(), parameter_groups(named),
                     bridge.config.to_dict())

@@ -31,7 +31,11 @@ def plan_training(run: RunConfig) -> TrainingPlan:
     """Validate the whole run config without loading a model."""
     from ..data import CorpusSpec
 
-    bridge_class(run.method).config_class.from_dict(run.bridge)
+    cls = bridge_class(run.method)
+    if not cls.trains:
+        raise BabelBridgeError(f"method {run.method} has no trainable parameters: nothing to train "
+                               f"(`babelbridge baseline zero-shot --decoder SPEC --out DIR` writes its checkpoint)")
+    cls.config_class.from_dict(run.bridge)
     data = dict(run.data)
     unknown = sorted(set(data) - DATA_KEYS)
     if unknown:
@@ -61,12 +65,7 @@ def load_pairs(plan: TrainingPlan, bridge: Bridge):
     data = plan.run.data
     empty = data.get("empty_lines", "skip")
     cfg = bridge.config
-
-    def src_len(text):
-        return len(bridge.encoder.tokenizer(text, add_special_tokens=False)["input_ids"]) + 2
-
-    def tgt_len(text):
-        return len(bridge.decoder.tokenizer(text, add_special_tokens=False)["input_ids"]) + 1
+    src_len, tgt_len = bridge.source_token_count, bridge.target_token_count  # each bridge counts its inputs
 
     def prepare(specs, mix):
         corpora = [read_corpus(spec, empty_lines=empty) for spec in specs]
@@ -87,7 +86,7 @@ def build_for_training(plan: TrainingPlan) -> Bridge:
     from ..backbones import load_decoder, load_encoder
 
     run, dtype = plan.run, plan.train.backbone_dtype
-    encoder = load_encoder(run.encoder, dtype=dtype, **run.encoder_options)
+    encoder = load_encoder(run.encoder, dtype=dtype, **run.encoder_options) if run.encoder else None
     decoder = load_decoder(run.decoder, dtype=dtype, **run.decoder_options)
     # The bridge's initial weights come from the run's seed, not from whatever the RNG holds
     # after loading: the same config gives the same run in one process or under a launcher.

@@ -153,7 +153,9 @@ class Trainer:
             optimizer.zero_grad(set_to_none=True)
             state["step"] += 1
             last_loss = self._sum(loss_sum) / global_tokens
-            tokens = self._sum(sum(int(b["attention_mask"].sum() + b["source_mask"].sum()) for b in batches))
+            # Input tokens read by the bridge; an LLM-only bridge (prompted, lora) has no source_mask.
+            tokens = self._sum(sum(int(b[k].sum()) for b in batches
+                                   for k in ("attention_mask", "source_mask") if k in b))
             elapsed = time.perf_counter() - started
             bar.update(1)
             bar.set_postfix(loss=f"{last_loss:.4f}", tok_s=f"{tokens / elapsed:.0f}")
