@@ -58,7 +58,7 @@ def test_spec_from_dict_names_unknown_and_accepted_keys():
 
 
 @pytest.mark.parametrize("kwargs, message", [
-    (dict(format="csv", path="a"), "unknown corpus format 'csv'; expected one of: tsv, jsonl, text, flores"),
+    (dict(format="csv", path="a"), "unknown corpus format 'csv'; expected one of: tsv, jsonl, text, flores, bible"),
     (dict(format="text", path="a", src_lang="de"), "format 'text' needs tgt_path (the target file paired with a)"),
     (dict(format="tsv", path="a", tgt_path="b", src_lang="de"), "tgt_path is only used by format 'text', not 'tsv'"),
     (dict(format="tsv", path="a"), "format 'tsv' needs src_lang (corpus a)"),

@@ -50,9 +50,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("target", metavar="PATH_OR_CONFIG")
     p.set_defaults(func=cmd_inspect)
 
-    from . import train_cmd
+    from . import baseline_cmd, serve_cmd, train_cmd
 
     train_cmd.add_parser(sub)
+    serve_cmd.add_parser(sub)
+    baseline_cmd.add_parser(sub)
+    from . import eval_cmd
+    eval_cmd.add_parser(sub)
+    from . import data_cmd  # babelbridge data export / bible-languages
+
+    data_cmd.add_parser(sub)
     return parser
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 from ..bridges.base import TranslationPair
+from .bible import read_bible
 from .corpus import Corpus, ReadReport
 from .errors import DataError
 from .flores import read_flores
@@ -13,11 +14,14 @@ from .raw import where
 from .spec import CorpusSpec
 
 EMPTY_POLICIES = ("skip", "error")
-_READERS = {"tsv": read_tsv, "jsonl": read_jsonl, "text": read_text_pair, "flores": read_flores}
+_READERS = {"tsv": read_tsv, "jsonl": read_jsonl, "text": read_text_pair, "flores": read_flores,
+            "bible": read_bible}
 
 
 def corpus_name(spec: CorpusSpec) -> str:
     langs = f"{spec.src_lang or '*'}-{spec.tgt_lang or '*'}"  # "*": languages given per JSONL line
+    if spec.format == "bible":
+        return f"{langs}:bible/{spec.split}" + (f" ({spec.path})" if spec.path is not None else "")
     location = spec.path / spec.split if spec.format == "flores" else spec.path
     return f"{langs}:{location}"
 

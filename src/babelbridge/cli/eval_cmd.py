@@ -1,0 +1,216 @@
+"""`babelbridge eval`: translate test sets with one or more bridges, score, write tables.
+
+Every argument (bridges, languages, test set files, metrics and their files, COMET's Python,
+groups, baseline) is checked and the test sets are read before any model is loaded.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..errors import InputError
+from .translate_cmd import _DEVICE, DTYPES, _language, _positive, check_device, resolve_bridge_path
+
+EPILOG = """examples:
+  babelbridge eval --bridge runs/hca-deu-eng/bridge --testset flores:~/flores200 \\
+      --langs deu_Latn,zho_Hans,zul_Latn,lao_Laoo --out eval/hca
+  babelbridge eval --bridge zero-shot=runs/hca-deu-eng/bridge --bridge oracle=runs/hca-oracle/bridge \\
+      --bridge llm=baselines/qwen3-4b --baseline llm --testset flores:~/flores200 \\
+      --langs deu_Latn,zho_Hans,rus_Cyrl,arb_Arab,zul_Latn,xho_Latn \\
+      --groups "High=deu_Latn,zho_Hans,rus_Cyrl,arb_Arab;Low=zul_Latn,xho_Latn" --ratio zero-shot/oracle \\
+      --metrics chrf++,bleu,spbleu,comet --spm ~/flores200_sacrebleu_tokenizer_spm.model \\
+      --comet-python ~/comet-env/bin/python --device cuda --dtype bfloat16 --out eval/one-pair
+  babelbridge eval --bridge runs/hca/bridge --testset bible:test --langs fra_Latn,swh_Latn --limit 500 --out eval/bible
+
+test sets (--testset):
+  flores:DIR[:dev|:devtest]   FLORES-200 directory, classic (<split>/<code>.<split>) or parquet
+                              (<split>/<code>.parquet, column text); split devtest by default
+  bible[:PATH][:SPLIT]        the Bible corpus (bible.db; default: the fetched asset), split test
+  tsv:PATH                    src<TAB>reference lines in the one --langs language; put {lang} in
+                              PATH (tsv:dev.{lang}.tsv) to read one file per --langs code
+  jsonl:PATH                  {"src", "tgt", "src_lang"} lines; --langs selects languages (and
+                              names the language of lines without "src_lang")
+
+output (--out DIR): results.md, results.csv, results.json (every hypothesis), chart_<metric>.png,
+run.json (signatures, command, versions, machine, date), cache/ (translations: re-running with
+another metric or system translates only what is new).
+
+metrics: chrf++ (sacrebleu CHRF word_order=2), bleu, spbleu (BLEU on FLORES-200 sentencepiece
+pieces; needs --spm, the model file, as sacrebleu would download it), comet (needs a separate
+Python with unbabel-comet: python -m venv ~/comet-env && ~/comet-env/bin/pip install unbabel-comet).
+Every score comes with a source-blind floor (the output scored against other segments'
+references) and the gap above it."""
+
+
+def add_parser(sub) -> None:
+    import argparse
+
+    from ..evaluate.comet import COMET_PYTHON_ENV, DEFAULT_COMET_MODEL
+
+    p = sub.add_parser("eval", help="evaluate bridges on test sets: chrF++/BLEU/spBLEU/COMET tables and charts",
+                       description="Translate a test set with each --bridge, score it, and write per-language "
+                                   "tables with averages, floors and significance.",
+                       epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--bridge", action="append", required=True, metavar="[LABEL=]CHECKPOINT",
+                   help="a bridge checkpoint directory or named bridge, optionally labelled (repeatable)")
+    p.add_argument("--testset", required=True, metavar="SPEC", help="flores:DIR[:dev], bible[:SPLIT], tsv:PATH, jsonl:PATH")
+    p.add_argument("--langs", metavar="CODES", help="source languages, comma-separated (deu_Latn,zul_Latn or de,zu)")
+    p.add_argument("--tgt-lang", default="eng_Latn", metavar="CODE", help="target language (default: %(default)s)")
+    p.add_argument("--out", required=True, metavar="DIR", help="directory for the results (created)")
+    p.add_argument("--metrics", default="chrf++,bleu", help="chrf++, bleu, spbleu, comet (default: %(default)s)")
+    p.add_argument("--spm", metavar="PATH", help="the FLORES-200 sentencepiece model file, for spbleu")
+    p.add_argument("--comet-model", default=DEFAULT_COMET_MODEL, metavar="NAME_OR_PATH",
+                   help="COMET model: hub name, .ckpt file or downloaded directory (default: %(default)s)")
+    p.add_argument("--comet-python", metavar="PATH",
+                   help=f"Python with unbabel-comet installed (default: ${COMET_PYTHON_ENV})")
+    p.add_argument("--baseline", metavar="LABEL", help="test every other system against this one (paired bootstrap)")
+    p.add_argument("--groups", metavar="SPEC", help='language groups to average, e.g. "High=deu_Latn,zho_Hans;Low=zul_Latn"')
+    p.add_argument("--ratio", action="append", default=[], metavar="NUM/DEN",
+                   help="report avg(NUM) / avg(DEN), e.g. zero-shot/oracle (repeatable)")
+    p.add_argument("--limit", type=int, metavar="N", help="first N segments of each language only")
+    p.add_argument("--batch-size", type=int, default=16, metavar="N", help="sentences per forward pass (default: %(default)s)")
+    p.add_argument("--beam", type=int, default=1, metavar="N", help="beam size; 1 is greedy (default: %(default)s)")
+    p.add_argument("--max-new-tokens", type=int, default=256, metavar="N", help="longest translation (default: %(default)s)")
+    p.add_argument("--truncate", action="store_true", help="cut over-long sources instead of failing")
+    p.add_argument("--device", default="cpu", help="cpu, cuda, cuda:1, mps, ... (default: %(default)s)")
+    p.add_argument("--dtype", default="float32", choices=DTYPES, help="dtype of the backbones (default: %(default)s)")
+    p.add_argument("--quiet", "-q", action="store_true", help="no progress or log lines on stderr")
+    p.set_defaults(func=run)
+
+
+# ---- validation (before any model) ---------------------------------------------------------
+
+
+@dataclass
+class Plan:
+    bridges: dict[str, Path]  # label -> checkpoint directory
+    testsets: list
+    metrics: list[str]
+    out: Path
+    groups: dict[str, list[str]] = field(default_factory=dict)
+    ratios: list[tuple[str, str]] = field(default_factory=list)
+    comet: object | None = None
+
+
+def parse_bridge_arg(text: str) -> tuple[str, Path]:
+    """'[LABEL=]PATH' -> (label, checkpoint dir); the label defaults to the directory's name
+    (its parent's for the usual runs/<name>/bridge)."""
+    label, sep, rest = text.partition("=")
+    if not sep or not label or "/" in label or os.sep in label:
+        label, rest = "", text  # no label: the whole text is the path (which may hold a '=')
+    path = resolve_bridge_path(rest)
+    if not label:
+        label = path.resolve().parent.name if path.name == "bridge" else (path.name or str(path))
+    return label, path
+
+
+def parse_groups(text: str, languages: list[str]) -> dict[str, list[str]]:
+    example = 'e.g. --groups "High=deu_Latn,zho_Hans;Low=zul_Latn,xho_Latn"'
+    groups: dict[str, list[str]] = {}
+    for part in filter(None, (x.strip() for x in text.split(";"))):
+        name, sep, codes = part.partition("=")
+        if not sep or not name.strip() or not codes.strip():
+            raise InputError(f"--groups {text!r}: expected NAME=CODE,CODE;NAME=CODE,... ({example})")
+        name = name.strip()
+        if name in groups or name == "All":
+            raise InputError(f"--groups: group name {name!r} is repeated or reserved ('All' is every language)")
+        groups[name] = [_language(f"--groups {name}", c.strip()) for c in codes.split(",") if c.strip()]
+        outside = [c for c in groups[name] if c not in languages]
+        if outside:
+            raise InputError(f"--groups {name}: {', '.join(outside)} not among the evaluated languages "
+                             f"({', '.join(languages)})")
+    if not groups:
+        raise InputError(f"--groups {text!r} names no group ({example})")
+    return groups
+
+
+def validate(args) -> Plan:
+    from ..evaluate.cache import JsonCache
+    from ..evaluate.comet import CometScorer
+    from ..evaluate.metrics import parse_metrics, spbleu_metric
+    from ..evaluate.testsets import load_testsets, parse_testset
+
+    langs = [_language("--langs", c.strip()) for c in (args.langs or "").split(",") if c.strip()]
+    repeated = sorted({c for c in langs if langs.count(c) > 1})
+    if repeated:
+        raise InputError(f"--langs names {', '.join(repeated)} more than once")
+    tgt_lang = _language("--tgt-lang", args.tgt_lang)
+    for name in ("--batch-size", "--beam", "--max-new-tokens"):
+        _positive(args, name)
+    if args.limit is not None and args.limit < 1:
+        raise InputError(f"--limit must be a positive integer, got {args.limit}")
+    if not _DEVICE.fullmatch(args.device):
+        raise InputError(f"--device {args.device!r} is not a device; accepted: cpu, cuda, cuda:N, mps, xpu, ...")
+    metrics = parse_metrics(args.metrics)
+    if args.spm is not None and "spbleu" not in metrics:
+        raise InputError("--spm is only used by the spbleu metric; add spbleu to --metrics")
+    if "spbleu" in metrics:
+        spbleu_metric(args.spm)  # the model file is checked (and parsed) now, not after translating
+
+    bridges: dict[str, Path] = {}
+    for text in args.bridge:
+        label, path = parse_bridge_arg(text)
+        if label in bridges:
+            raise InputError(f"--bridge: label {label!r} is used twice; name them with LABEL=PATH")
+        bridges[label] = path
+    if args.baseline is not None and args.baseline not in bridges:
+        raise InputError(f"--baseline {args.baseline!r} is not a --bridge label; labels: {', '.join(bridges)}")
+    if args.baseline is not None and len(bridges) < 2:
+        raise InputError("--baseline needs at least one other --bridge to compare with it")
+    ratios = []
+    for text in args.ratio:
+        num, sep, den = text.partition("/")
+        if not sep or num not in bridges or den not in bridges:
+            raise InputError(f"--ratio {text!r}: expected NUM/DEN, two --bridge labels ({', '.join(bridges)})")
+        ratios.append((num, den))
+
+    out = Path(args.out).expanduser()
+    if out.exists() and not out.is_dir():
+        raise InputError(f"--out {out} is a file; give a directory")
+
+    comet = None
+    if "comet" in metrics:
+        comet = CometScorer(args.comet_python, args.comet_model, cache=JsonCache(out / "cache"),
+                            gpus=1 if args.device.startswith("cuda") else 0)  # COMET runs where the bridges do
+        comet.check()
+    elif args.comet_python is not None:
+        raise InputError("--comet-python is only used by the comet metric; add comet to --metrics")
+
+    testsets = load_testsets(parse_testset(args.testset), langs, tgt_lang, args.limit)
+    groups = parse_groups(args.groups, [ts.name for ts in testsets]) if args.groups else {}
+    return Plan(bridges, testsets, metrics, out, groups, ratios, comet)
+
+
+# ---- running -----------------------------------------------------------------------------------
+
+
+def run(args) -> None:
+    plan = validate(args)  # raises on any user mistake, before a model is loaded
+    from ..evaluate import System, evaluate, write_results
+    from ..evaluate.provenance import run_info
+    from ..evaluate.report import metric_name
+
+    log = (lambda message: None) if args.quiet else (lambda message: print(message, file=sys.stderr, flush=True))
+    for origin, skipped in dict.fromkeys((ts.origin, ts.empty_skipped) for ts in plan.testsets):
+        if skipped:
+            log(f"{origin}: skipped {skipped} pair(s) with an empty side")
+    check_device(args.device)
+    systems = [System.from_checkpoint(label, path, device=args.device, dtype=args.dtype)
+               for label, path in plan.bridges.items()]
+    generation = {"num_beams": args.beam, "max_new_tokens": args.max_new_tokens, "truncate": args.truncate}
+    ev = evaluate(systems, plan.testsets, metrics=plan.metrics, spm=args.spm, comet=plan.comet,
+                  baseline=args.baseline, groups=plan.groups, ratios=plan.ratios, generation=generation,
+                  batch_size=args.batch_size, cache_dir=plan.out / "cache", log=log,
+                  progress=not args.quiet and sys.stderr.isatty())
+    options = {k: v for k, v in vars(args).items() if k != "func"}
+    info = run_info(args.device, options=options, testset=args.testset,
+                    systems={s.label: s.identity for s in systems}, generation=generation,
+                    testsets={ts.name: ts.identity for ts in plan.testsets},
+                    signatures=ev.signatures, comet=ev.comet, translation=ev.translation)
+    written = write_results(plan.out, ev.report, segments=ev.segments(), run=info)
+    for metric in ev.report.metrics:  # the main tables on stdout
+        print(f"{metric_name(metric)}\n{ev.report.table(metric)}\n")
+    log(f"wrote {', '.join(sorted(written))} to {plan.out}")

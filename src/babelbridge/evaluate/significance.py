@@ -1,0 +1,39 @@
+"""Paired bootstrap resampling of each system against a baseline: sacrebleu's implementation.
+
+sacrebleu.significance.PairedTest(test_type="bs") is the Moses bootstrap-hypothesis-difference
+test (1000 resamples, seed $SACREBLEU_SEED, default 12345). It needs sufficient statistics,
+so it covers the sacrebleu metrics only; COMET has none (unbabel-comet's own `comet-compare`
+tests COMET differences). One correction: an observed difference of exactly zero gets p = 1
+(see below).
+"""
+
+from __future__ import annotations
+
+from typing import Mapping, Sequence
+
+DEFAULT_SAMPLES = 1000
+
+
+def paired_bootstrap(systems: Mapping[str, Sequence[str]], references: Sequence[str], metric, *,
+                     baseline: str, n_samples: int = DEFAULT_SAMPLES) -> dict[str, float]:
+    """p-value of each non-baseline system's difference from the baseline on one metric.
+
+    systems: label -> hypotheses (same segments as references); metric: a sacrebleu Metric.
+    """
+    from sacrebleu.significance import PairedTest
+
+    if baseline not in systems:
+        raise KeyError(f"baseline {baseline!r} is not among the systems: {', '.join(systems)}")
+    others = [name for name in systems if name != baseline]
+    if not others:
+        return {}
+    named = [(baseline, list(systems[baseline]))] + [(name, list(systems[name])) for name in others]
+    _, results = PairedTest(named, {"metric": metric}, [list(references)], test_type="bs",
+                            n_samples=n_samples)()
+    (column,) = [v for k, v in results.items() if k != "System"]  # keyed by the score's name
+    base = column[0].score
+    # sacrebleu counts resampled differences strictly above the observed one, so an observed
+    # difference of exactly 0 (e.g. identical outputs) comes out as p = 1/(N+1), "significant";
+    # no difference is never evidence of one: p = 1.
+    return {name: 1.0 if r.score == base else float(r.p_value)
+            for name, r in zip(others, column[1:], strict=True)}

@@ -1,0 +1,177 @@
+"""Test sets: what `--testset` names, read through the data layer into per-language sets.
+
+A TestSet is one translation direction (one source language into one target): its sources,
+references and an identity (for the translation cache). Anything a CorpusSpec describes
+becomes TestSets through `testsets_from_corpus`, so a new corpus format of the data layer
+(the Bible, ...) is a test set without changes here. The command line's small grammar:
+
+    flores:DIR[:dev|:devtest]        a FLORES-200 directory (classic or parquet layout),
+                                     split devtest unless given; one set per --langs code
+    bible[:PATH][:SPLIT]             the Bible corpus (data/bible.py), split test unless given;
+                                     PATH is the bible.db (default: the fetched asset)
+    tsv:PATH                         src<TAB>ref lines in one --langs language; with "{lang}"
+                                     in PATH, one file per --langs code (e.g. dev.{lang}.tsv)
+    jsonl:PATH                       {"src", "tgt", "src_lang"} lines; --langs selects (and
+                                     gives the language of lines without "src_lang")
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Sequence
+
+from ..data import Corpus, CorpusSpec, read_corpus
+from ..errors import InputError
+
+ACCEPTED = ("flores:DIR[:dev|:devtest], bible[:PATH][:SPLIT] (SPLIT: train, dev or test), "
+            "tsv:PATH (with {lang} in PATH for several languages), jsonl:PATH")
+KINDS = ("flores", "bible", "tsv", "jsonl")
+DEFAULT_SPLIT = {"flores": "devtest", "bible": "test"}
+_SPLIT = re.compile(r"[a-z]+")  # a bare word after the last ':' is a split, anything else a path
+
+
+def sha256_of(texts: Sequence[str]) -> str:
+    return hashlib.sha256(json.dumps(list(texts), ensure_ascii=False).encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class TestSet:
+    """Sources and references of one direction; `name` labels it in tables (default: src_lang)."""
+
+    __test__ = False  # not a pytest test class, despite the name
+
+    src_lang: str
+    tgt_lang: str
+    sources: tuple[str, ...]
+    references: tuple[str, ...]
+    origin: str  # where it was read from, e.g. "flores:/data/flores200:devtest"
+    limit: int | None = None
+    name: str = ""
+    empty_skipped: int = 0  # pairs the reader dropped for an empty side (whole file for JSONL)
+    identity: dict = field(init=False, compare=False)
+
+    def __post_init__(self):
+        if len(self.sources) != len(self.references):
+            raise InputError(f"test set {self.origin}: {len(self.sources)} sources but "
+                             f"{len(self.references)} references")
+        if not self.sources:
+            raise InputError(f"test set {self.origin}: no {self.src_lang} sentences")
+        object.__setattr__(self, "sources", tuple(self.sources))
+        object.__setattr__(self, "references", tuple(self.references))
+        object.__setattr__(self, "name", self.name or self.src_lang)
+        # What determines the translations (the cache key's test-set part): not the references.
+        object.__setattr__(self, "identity", {
+            "origin": self.origin, "src_lang": self.src_lang, "tgt_lang": self.tgt_lang,
+            "limit": self.limit, "segments": len(self.sources), "sources_sha256": sha256_of(self.sources)})
+
+    def __len__(self) -> int:
+        return len(self.sources)
+
+
+def testsets_from_corpus(corpus: Corpus, *, origin: str | None = None, limit: int | None = None,
+                         langs: Sequence[str] | None = None) -> list[TestSet]:
+    """One TestSet per source language of a corpus (in order of appearance, or of `langs`).
+
+    limit keeps the first N pairs of each language; langs selects languages, and one that the
+    corpus does not have is an error naming the ones it has.
+    """
+    origin = origin or corpus.name
+    have: dict[str, list] = {}
+    for p in corpus.pairs:
+        have.setdefault(p.src_lang, []).append(p)
+    if langs is not None:
+        missing = [code for code in langs if code not in have]
+        if missing:
+            raise InputError(f"test set {origin} has no pairs from {', '.join(missing)}; "
+                             f"it has: {', '.join(have) or 'none'}")
+        have = {code: have[code] for code in langs}
+    targets = sorted({p.tgt_lang for pairs in have.values() for p in pairs})
+    if len(targets) > 1:
+        raise InputError(f"test set {origin} mixes target languages ({', '.join(targets)}); "
+                         f"an evaluation translates into one target language")
+    skipped = corpus.report.empty_skipped if corpus.report else 0
+    return [TestSet(src, pairs[0].tgt_lang, tuple(p.src for p in pairs[:limit]),
+                    tuple(p.tgt for p in pairs[:limit]), origin, limit, empty_skipped=skipped)
+            for src, pairs in have.items()]
+
+
+@dataclass(frozen=True)
+class TestSetSpec:
+    """A parsed --testset: which reader, where, which split."""
+
+    __test__ = False
+
+    kind: str
+    path: Path | None
+    split: str | None
+    text: str  # as the user wrote it, for messages
+
+    @property
+    def origin(self) -> str:
+        parts = [self.kind] + ([str(self.path)] if self.path else []) + ([self.split] if self.split else [])
+        return ":".join(parts)
+
+    def corpus_specs(self, langs: Sequence[str], tgt_lang: str, limit: int | None) -> list[CorpusSpec]:
+        """The CorpusSpecs to read: one per language, or one for a whole JSONL file."""
+        if self.kind == "jsonl":
+            own = langs[0] if len(langs) == 1 else None  # the language of lines without "src_lang"
+            return [CorpusSpec("jsonl", self.path, src_lang=own, tgt_lang=tgt_lang)]
+        if not langs:
+            raise InputError(f"--testset {self.text} needs --langs (the source languages to evaluate, "
+                             f"e.g. --langs deu_Latn,zul_Latn)")
+        if self.kind == "tsv" and "{lang}" not in str(self.path) and len(langs) > 1:
+            raise InputError(f"--testset {self.text} is one file, so one language, but --langs names "
+                             f"{len(langs)}; put {{lang}} in the path (tsv:dev.{{lang}}.tsv) for one file "
+                             f"per language")
+        specs = []
+        for code in langs:
+            entry = {"format": self.kind, "src_lang": code, "tgt_lang": tgt_lang, "limit": limit}
+            if self.path is not None:
+                entry["path"] = str(self.path).replace("{lang}", code)
+            if self.split is not None:
+                entry["split"] = self.split
+            specs.append(CorpusSpec.from_dict(entry))
+        return specs
+
+
+def parse_testset(text: str) -> TestSetSpec:
+    """Parse the --testset grammar (module docstring); errors name the accepted forms."""
+    kind, _, rest = text.partition(":")
+    if kind not in KINDS:
+        raise InputError(f"--testset {text!r}: unknown kind {kind!r}; accepted: {ACCEPTED}")
+    split = None
+    if kind in DEFAULT_SPLIT:
+        head, sep, tail = rest.rpartition(":")
+        if _SPLIT.fullmatch(rest) and kind == "bible":
+            rest, split = "", rest  # bible:test
+        elif sep and _SPLIT.fullmatch(tail):
+            rest, split = head, tail
+        split = split or DEFAULT_SPLIT[kind]
+    if not rest:
+        if kind != "bible":
+            raise InputError(f"--testset {text!r}: {kind} needs a path; accepted: {ACCEPTED}")
+        return TestSetSpec(kind, None, split, text)
+    return TestSetSpec(kind, Path(rest).expanduser(), split, text)
+
+
+def load_testsets(spec: TestSetSpec | str, langs: Sequence[str], tgt_lang: str = "eng_Latn",
+                  limit: int | None = None) -> list[TestSet]:
+    """Read a --testset for the given source languages (already normalised codes)."""
+    spec = parse_testset(spec) if isinstance(spec, str) else spec
+    corpus_specs = spec.corpus_specs(langs, tgt_lang, limit)
+    if spec.kind == "jsonl":  # one file, languages on its lines: limit per language after grouping
+        sets = testsets_from_corpus(read_corpus(corpus_specs[0]), origin=spec.origin, limit=limit,
+                                    langs=langs or None)
+    else:
+        sets = []
+        for cs in corpus_specs:
+            origin = spec.origin.replace("{lang}", cs.src_lang)
+            sets += testsets_from_corpus(read_corpus(cs), origin=origin, limit=limit, langs=[cs.src_lang])
+    wrong = sorted({s.tgt_lang for s in sets} - {tgt_lang})
+    if wrong:
+        raise InputError(f"--testset {spec.text} translates into {', '.join(wrong)}, not --tgt-lang {tgt_lang}")
+    return sets
