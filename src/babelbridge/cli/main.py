@@ -50,16 +50,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("target", metavar="PATH_OR_CONFIG")
     p.set_defaults(func=cmd_inspect)
 
-    from . import baseline_cmd, serve_cmd, train_cmd
+    # One file per command; each registers its own subparser.
+    from . import baseline_cmd, data_cmd, demo_cmd, eval_cmd, serve_cmd, train_cmd, translate_cmd
 
-    train_cmd.add_parser(sub)
-    serve_cmd.add_parser(sub)
-    baseline_cmd.add_parser(sub)
-    from . import eval_cmd
-    eval_cmd.add_parser(sub)
-    from . import data_cmd  # babelbridge data export / bible-languages
-
-    data_cmd.add_parser(sub)
+    for command in (demo_cmd, translate_cmd, train_cmd, eval_cmd, serve_cmd, baseline_cmd, data_cmd):
+        command.add_parser(sub)
     return parser
 
 

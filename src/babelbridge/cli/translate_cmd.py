@@ -19,15 +19,13 @@ from pathlib import Path
 
 from ..errors import BabelBridgeError, CheckpointError, InputError
 from ..languages import UnknownLanguageError, normalize_language
+from ..pretrained import BUILTIN_BRIDGES, builtin_bridge_path  # named --bridge values; no torch
 from ..textio import FORMATS, Record, detect_format, format_record, parse_plain, read_records, split_lines
 
 # The two files of a checkpoint directory (bridges/checkpoint.py: WEIGHTS, META). Repeated
 # here because importing that module imports torch.
 CHECKPOINT_FILES = ("bridge.json", "bridge.safetensors")
 
-# Named bridges that --bridge will accept besides a directory (name -> where it comes from).
-# None ship yet; resolve_bridge_path is the one place to teach about them.
-BUILTIN_BRIDGES: dict[str, str] = {}
 
 CHUNK_BATCHES = 8  # sentences per Bridge.translate call = CHUNK_BATCHES * --batch-size
 DTYPES = ("float32", "bfloat16", "float16", "auto")
@@ -104,8 +102,8 @@ def add_parser(sub) -> None:
 def resolve_bridge_path(name_or_path: str | os.PathLike) -> Path:
     """The checkpoint directory that --bridge names, checked to hold a checkpoint.
 
-    Accepted today: a directory with bridge.json and bridge.safetensors. Named built-in
-    bridges (BUILTIN_BRIDGES) will resolve here too.
+    Accepted: a directory with bridge.json and bridge.safetensors, or the name of a bridge
+    shipped in the package (babelbridge.pretrained).
     """
     text = str(name_or_path)
     accepted = ("accepted: a bridge checkpoint directory holding " + " and ".join(CHECKPOINT_FILES)
@@ -128,8 +126,12 @@ def resolve_bridge_path(name_or_path: str | os.PathLike) -> Path:
             raise CheckpointError(f"--bridge {text}: {CHECKPOINT_FILES[0]} is not a babelbridge checkpoint "
                                   f"(no \"method\")")
         return path
-    if text in BUILTIN_BRIDGES:  # not reached while the table is empty
-        raise CheckpointError(f"--bridge {text}: named bridges are not available yet; {accepted}")
+    if text in BUILTIN_BRIDGES:
+        found = builtin_bridge_path(text)
+        if found is None:
+            raise CheckpointError(f"--bridge {text}: this installation lacks the shipped weights "
+                                  f"({text}/bridge.safetensors in the babelbridge package); {accepted}")
+        return found
     if path.exists():
         raise CheckpointError(f"--bridge {text} is a file, not a checkpoint directory; {accepted}")
     raise CheckpointError(f"--bridge {text}: no such directory; {accepted}")

@@ -327,3 +327,18 @@ def format_counts(counts: list[VersionCounts]) -> str:
                          for i, (cell, w) in enumerate(zip(r, widths))).rstrip()
 
     return "\n".join([line(rows[0]), line(tuple("-" * w for w in widths)), *map(line, rows[1:])])
+
+
+def verses(lang: str, refs: list[Ref], db: str | Path | None = None) -> list[str | None]:
+    """The cleaned text of some verses of one language's version (None for a marker verse)."""
+    version = bible_version(lang)
+    path = _db_path(db)
+    conn = open_bible(path)
+    try:
+        found = load_verses(conn, version, tuple(sorted({r[0] for r in refs})), path)
+    finally:
+        conn.close()
+    missing = [r for r in refs if r not in found]
+    if missing:
+        raise DataError(f"{path}: {version.title} ({version.lang}) has no verse {missing[0]} (book, chapter, verse)")
+    return [found[r] for r in refs]

@@ -1,18 +1,24 @@
 """Evaluation (DESIGN.md layer 6): sacrebleu chrF++/BLEU/spBLEU, COMET in its own Python,
 source-blind floors, paired bootstrap against a baseline, a translation cache, and reports
-(markdown, CSV, JSON, charts)."""
+(markdown, CSV, JSON, charts).
 
-from .cache import TranslationCache
-from .comet import CometError, CometScorer
-from .floor import deranged
-from .metrics import METRICS, parse_metrics
-from .report import Cell, Report, build_report
-from .runner import Evaluation, System, evaluate, score_all, translate_all
-from .testsets import TestSet, load_testsets, parse_testset, testsets_from_corpus
-from .writer import write_results
+Names are imported on first use: the CLI reads constants from submodules while it validates
+arguments, and that must not import torch (a typo fails in a fraction of a second).
+"""
 
-__all__ = [
-    "METRICS", "Cell", "CometError", "CometScorer", "Evaluation", "Report", "System", "TestSet",
-    "TranslationCache", "build_report", "deranged", "evaluate", "load_testsets", "parse_metrics",
-    "parse_testset", "score_all", "testsets_from_corpus", "translate_all", "write_results",
-]
+from importlib import import_module
+
+_WHERE = {
+    "TranslationCache": "cache", "CometError": "comet", "CometScorer": "comet", "deranged": "floor",
+    "METRICS": "metrics", "parse_metrics": "metrics", "Cell": "report", "Report": "report",
+    "build_report": "report", "Evaluation": "runner", "System": "runner", "evaluate": "runner",
+    "score_all": "runner", "translate_all": "runner", "TestSet": "testsets", "load_testsets": "testsets",
+    "parse_testset": "testsets", "testsets_from_corpus": "testsets", "write_results": "writer",
+}
+__all__ = sorted(_WHERE)
+
+
+def __getattr__(name: str):
+    if name not in _WHERE:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(import_module(f".{_WHERE[name]}", __name__), name)
