@@ -15,13 +15,15 @@ original, so the same loaded weights also serve as the plain-LLM baseline.
 from __future__ import annotations
 
 from contextlib import contextmanager
+from dataclasses import replace
 from typing import Sequence
 
 import torch
 from torch import nn
-from transformers import GenerationConfig
+from transformers import CompileConfig, GenerationConfig, StoppingCriteriaList
 
 from ...backbones import FrozenDecoder, FrozenEncoder
+from ...errors import InputError
 from ...padding import left_pad, right_pad
 from ..base import Bridge, TranslationPair
 from .config import HCAConfig
@@ -31,29 +33,28 @@ from .layer import HCABlock, SourceAlignmentAdapter
 class SourceMemory:
     """One request's cross-attention memory: each layer's K (= V) and the source padding mask.
 
-    Beam search runs B * num_beams rows; the memory is repeated to that size once, on first
-    use, and the copy is reused by every later step (beams never move between sentences).
+    It has one row per LLM row. Beam search runs B * num_beams rows: `repeat_rows` expands the
+    memory once, before generation starts, so no decode step pays for it (and a compiled decode
+    step sees plain tensors, no lazy caching to trace).
     """
 
     def __init__(self, kv: dict[int, torch.Tensor], mask: torch.Tensor):
         self.kv = kv
         self.mask = mask.bool()
-        self._expanded: dict[int, tuple[dict[int, torch.Tensor], torch.Tensor]] = {}
+        self.rows = self.mask.shape[0]
+
+    def repeat_rows(self, n: int) -> "SourceMemory":
+        """Each row repeated n times in place (row i -> rows i*n .. i*n+n-1), the order of beams."""
+        if n == 1:
+            return self
+        return SourceMemory({i: kv.repeat_interleave(n, dim=0) for i, kv in self.kv.items()},
+                            self.mask.repeat_interleave(n, dim=0))
 
     def for_rows(self, layer: int, rows: int) -> tuple[torch.Tensor, torch.Tensor]:
-        batch = self.mask.shape[0]
-        if rows == batch:
-            return self.kv[layer], self.mask
-        if rows % batch:
-            raise RuntimeError(f"LLM batch of {rows} rows does not fit a source batch of {batch}")
-        if rows not in self._expanded:
-            n = rows // batch
-            self._expanded[rows] = (
-                {i: kv.repeat_interleave(n, dim=0) for i, kv in self.kv.items()},
-                self.mask.repeat_interleave(n, dim=0),
-            )
-        kv, mask = self._expanded[rows]
-        return kv[layer], mask
+        if rows != self.rows:
+            raise RuntimeError(f"LLM batch of {rows} rows does not match the source memory's {self.rows} rows "
+                               "(expand it with repeat_rows(num_beams) before generating)")
+        return self.kv[layer], self.mask
 
 
 class HCABridge(Bridge):
@@ -171,8 +172,10 @@ class HCABridge(Bridge):
 
     @torch.no_grad()
     def generate_token_ids(self, texts: list[str], src_lang: str, tgt_lang: str, *, num_beams: int = 1,
-                           max_new_tokens: int = 128, truncate: bool = False,
-                           reference: bool = False) -> list[list[int]]:
+                           max_new_tokens: int = 128, min_new_tokens: int = 0, truncate: bool = False,
+                           reference: bool = False, static_cache: bool = False,
+                           compile: bool | CompileConfig = False,
+                           stopping_criteria: StoppingCriteriaList | None = None) -> list[list[int]]:
         """New tokens per source, up to and including the stop token.
 
         Greedy (num_beams=1) or beam search through transformers' generate.
@@ -180,34 +183,64 @@ class HCABridge(Bridge):
         reference=True recomputes everything at every step: no KV cache, and the encoder and
         every W_proj rerun on each LLM call. It is slow on purpose: the fast path is tested
         against it token for token.
+        static_cache=True preallocates the self-attention KV cache (fixed shapes per call).
+        compile=True (or a transformers CompileConfig) also compiles the decode step, HCA hooks
+        included, with torch.compile (default mode reduce-overhead: CUDA graphs on a GPU); it
+        implies the static cache. Meant for GPUs: on CPU it works but compiles for minutes.
+        min_new_tokens forbids the stop tokens before that many (the speed benchmark forces lengths).
+        stopping_criteria: extra criteria for transformers' generate (the benchmark's clock is one).
         """
+        generation = decode_config(self.decoder, max_new_tokens=max_new_tokens, num_beams=num_beams,
+                                   min_new_tokens=min_new_tokens, use_cache=not reference,
+                                   static_cache=static_cache, compile=compile)
         source = self.encoder.tokenize(texts, [src_lang] * len(texts),
                                        max_length=self.config.max_source_tokens, truncate=truncate)
         device = self.decoder.model.device
         input_ids, attention_mask = left_pad([self.prompt_ids(tgt_lang)] * len(texts), self.decoder.pad_token_id)
-        generation = GenerationConfig(
-            max_new_tokens=max_new_tokens, num_beams=num_beams, do_sample=False,
-            eos_token_id=self.decoder.stop_token_ids, pad_token_id=self.decoder.pad_token_id,
-            use_cache=not reference,
-        )
         if reference:
             def recompute(module, args, kwargs):
-                self._memory = self.encode_source(source["input_ids"], source["attention_mask"])
+                self._memory = self.encode_source(source["input_ids"], source["attention_mask"]).repeat_rows(num_beams)
 
             handle = self.decoder.model.register_forward_pre_hook(recompute, with_kwargs=True)
             memory = SourceMemory({}, source["attention_mask"])  # replaced before each call
         else:
-            handle, memory = None, self.encode_source(source["input_ids"], source["attention_mask"])
+            handle = None
+            memory = self.encode_source(source["input_ids"], source["attention_mask"]).repeat_rows(num_beams)
         try:
             with self.attached(memory):
                 out = self.decoder.model.generate(
                     input_ids=input_ids.to(device), attention_mask=attention_mask.to(device),
-                    generation_config=generation,
+                    generation_config=generation, stopping_criteria=stopping_criteria,
                 )
         finally:
             if handle is not None:
                 handle.remove()
         return [_until_stop(row, self.decoder.stop_token_ids) for row in out[:, input_ids.shape[1]:].tolist()]
+
+
+def decode_config(decoder: FrozenDecoder, *, max_new_tokens: int, num_beams: int = 1, min_new_tokens: int = 0,
+                  use_cache: bool = True, static_cache: bool = False,
+                  compile: bool | CompileConfig = False) -> GenerationConfig:
+    """The settings of one generate call; the speed benchmark gives the same to the plain LLM."""
+    if max_new_tokens < 1 or num_beams < 1:
+        raise InputError(f"max_new_tokens and num_beams must be >= 1, got {max_new_tokens} and {num_beams}")
+    if not 0 <= min_new_tokens <= max_new_tokens:
+        raise InputError(f"min_new_tokens must be in 0..max_new_tokens ({max_new_tokens}), got {min_new_tokens}")
+    if (static_cache or compile) and not use_cache:
+        raise InputError("static_cache and compile need the KV cache: they cannot be combined with reference=True")
+    compile_config = None
+    if compile:
+        compile_config = replace(compile) if isinstance(compile, CompileConfig) else CompileConfig()
+        # transformers compiles the decode step by itself only on accelerators; this asks for it anywhere.
+        compile_config._compile_all_devices = True
+    return GenerationConfig(
+        max_new_tokens=max_new_tokens, num_beams=num_beams, do_sample=False,
+        min_new_tokens=min_new_tokens or None,
+        eos_token_id=decoder.stop_token_ids, pad_token_id=decoder.pad_token_id, use_cache=use_cache,
+        cache_implementation="static" if static_cache or compile else None,
+        # Eager unless asked: transformers would otherwise compile on a GPU whenever the cache is static.
+        compile_config=compile_config, disable_compile=not compile,
+    )
 
 
 def _until_stop(ids: list[int], stop: list[int]) -> list[int]:
