@@ -131,3 +131,24 @@ def test_empty_input_lines_are_named_before_any_work(make_bridge):
     bridge = make_bridge()
     with pytest.raises(InputError, match=r"2 empty or non-text input\(s\) at index 1, 3"):
         bridge.translate(["Hallo", "", "Welt", "   "], "de")
+
+
+def test_qk_norm_and_zero_o_proj_options():
+    """qk_norm adds one RMSNorm per head side; o_proj_init=zero makes the block inject nothing
+    but the query-residual adapter at step 0 (so the LLM's output is unchanged at init)."""
+    import torch
+    from babelbridge.backbones import load_decoder, load_encoder
+    from babelbridge.bridges import TranslationPair, build_bridge
+
+    torch.manual_seed(0)
+    options = {"bottleneck_dim": 8, "num_heads": 4, "qk_norm": "rms", "qo_projections": True, "o_proj_init": "zero"}
+    bridge = build_bridge("hca", load_encoder("tiny-random:m2m100"), load_decoder("tiny-random:qwen3"), options)
+    names = {n for n, _ in bridge.trainable_named_parameters() if n.startswith("blocks.0.")}
+    assert {"blocks.0.q_head_norm.weight", "blocks.0.k_head_norm.weight"} <= names
+    assert tuple(bridge.blocks["0"].q_head_norm.weight.shape) == (32 // 4,)
+    batch = bridge.collate([TranslationPair("Hallo Welt", "Hello world", "deu_Latn")])
+    with torch.no_grad():
+        fused = bridge.loss(batch)
+        plain = bridge.decoder.model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"],
+                                     labels=batch["labels"]).loss
+    assert torch.equal(fused, plain)  # zero O and zero-init adapter up-projections: a no-op at init

@@ -29,8 +29,16 @@ class HCAConfig(BridgeConfig):
     # in a few channels), which can saturate the softmax of eq. 4; "rms" normalises the query
     # (learnable scale). "none" is the literal form.
     query_norm: Literal["none", "rms"] = "none"
+    # Silent in the paper. "rms" normalises each head's queries and keys (learnable scales)
+    # for the scores only (QK-norm, as Qwen3's own attention does); the values stay
+    # K = V = H W_proj. The scores then start at unit scale, so attention can pick out source
+    # positions from the first steps instead of averaging the whole source.
+    qk_norm: Literal["none", "rms"] = "none"
     # Not in the paper (its parameter count rules them out): learnable Q and O projections.
     qo_projections: bool = False
+    # With qo_projections: "zero" starts O at zero, so the block injects nothing at step 0
+    # and the LLM starts exactly as it was (LoRA's B = 0 convention); "default": Linear init.
+    o_proj_init: Literal["zero", "default"] = "default"
     # g of eq. 5: the paper initialises it to 1 (cross-attention fully on from the start).
     gate_init: float = 1.0
     # Silent in the paper. "zero": the adapters' up-projections start at zero (Houlsby/LoRA
@@ -51,6 +59,10 @@ class HCAConfig(BridgeConfig):
             raise ValueError(f"placement must be before_layer or after_layer, got {self.placement!r}")
         if self.query_norm not in ("none", "rms"):
             raise ValueError(f"query_norm must be none or rms, got {self.query_norm!r}")
+        if self.qk_norm not in ("none", "rms"):
+            raise ValueError(f"qk_norm must be none or rms, got {self.qk_norm!r}")
+        if self.o_proj_init not in ("zero", "default"):
+            raise ValueError(f"o_proj_init must be zero or default, got {self.o_proj_init!r}")
         if self.adapter_up_init not in ("zero", "default"):
             raise ValueError(f"adapter_up_init must be zero or default, got {self.adapter_up_init!r}")
         if self.num_heads < 1:

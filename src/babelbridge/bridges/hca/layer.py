@@ -78,6 +78,11 @@ class HCABlock(nn.Module):
         self.query_norm = nn.RMSNorm(decoder_dim) if config.query_norm == "rms" else None
         self.q_proj = nn.Linear(decoder_dim, decoder_dim, bias=False) if config.qo_projections else None
         self.o_proj = nn.Linear(decoder_dim, decoder_dim, bias=False) if config.qo_projections else None
+        if self.o_proj is not None and config.o_proj_init == "zero":
+            nn.init.zeros_(self.o_proj.weight)
+        head_dim = decoder_dim // config.num_heads
+        qk = config.qk_norm == "rms"
+        self.q_head_norm, self.k_head_norm = (nn.RMSNorm(head_dim), nn.RMSNorm(head_dim)) if qk else (None, None)
         zero = config.adapter_up_init == "zero"
         self.query_residual = (
             Bottleneck(decoder_dim, config.bottleneck_dim, zero) if config.query_residual_adapter else None
@@ -96,9 +101,12 @@ class HCABlock(nn.Module):
         b, t, d = q.shape
         h, dh = self.num_heads, d // self.num_heads
         q = q.view(b, t, h, dh).transpose(1, 2)
-        k = kv.view(b, kv.shape[1], h, dh).transpose(1, 2)
+        v = kv.view(b, kv.shape[1], h, dh).transpose(1, 2)
+        k = v
+        if self.q_head_norm is not None:  # QK-norm: the scores only; V stays H W_proj
+            q, k = self.q_head_norm(q), self.k_head_norm(v)
         # Padding in the source is never attended to (one public implementation forgot this).
-        context = F.scaled_dot_product_attention(q, k, k, attn_mask=kv_mask[:, None, None, :],
+        context = F.scaled_dot_product_attention(q, k, v, attn_mask=kv_mask[:, None, None, :],
                                                  scale=1.0 / math.sqrt(dh))
         context = context.transpose(1, 2).reshape(b, t, d)
         if self.o_proj is not None:
