@@ -339,14 +339,9 @@ def environment(device, argv: list[str]) -> dict:
     import torch
     import transformers
 
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    from babelbridge.provenance import cpu_model
+
+    cpu = cpu_model()
     gpu = None
     if device.type == "cuda":
         props = torch.cuda.get_device_properties(device)

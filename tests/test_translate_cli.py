@@ -265,7 +265,7 @@ def test_missing_bridge_directory(cli, no_loading, tmp_path):
     assert code == 2 and out == ""
     assert err == (f"babelbridge translate: error: --bridge {tmp_path / 'nope'}: no such directory; accepted: "
                    f"a bridge checkpoint directory holding bridge.json and bridge.safetensors (e.g. the bridge/ "
-                   f"folder in a training run's output_dir), or a named bridge: pocket-hca-deu-eng\n")
+                   f"folder in a training run's output_dir), or a named bridge: pocket-hca-deu-eng, pocket-smollm2-zero-shot\n")
 
 
 def test_bridge_directory_without_checkpoint(cli, no_loading, tmp_path):

@@ -4,35 +4,9 @@ from __future__ import annotations
 
 import datetime
 import os
-import platform
 import sys
-from importlib import metadata
 
-PACKAGES = ("babelbridge", "torch", "transformers", "tokenizers", "sacrebleu", "sentencepiece",
-            "numpy", "accelerate", "peft", "safetensors", "matplotlib")
-
-
-def package_versions(names=PACKAGES) -> dict[str, str | None]:
-    versions = {"python": platform.python_version()}
-    for name in names:
-        try:
-            versions[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            versions[name] = None
-    return versions
-
-
-def machine(device: str | None = None) -> dict:
-    info = {"platform": platform.platform(), "machine": platform.machine(),
-            "processor": platform.processor() or None, "cpu_count": os.cpu_count(), "device": device}
-    if device and device.startswith("cuda"):
-        import torch
-
-        if torch.cuda.is_available():
-            index = int(device.partition(":")[2] or 0)
-            info["gpu"] = torch.cuda.get_device_name(index)
-            info["cuda"] = torch.version.cuda
-    return info
+from ..provenance import machine, package_versions
 
 
 def run_info(device: str | None = None, **extra) -> dict:

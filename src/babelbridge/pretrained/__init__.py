@@ -13,6 +13,7 @@ HERE = Path(__file__).parent
 
 BUILTIN_BRIDGES: dict[str, str] = {
     "pocket-hca-deu-eng": "HCA, pocket:e5-small -> pocket:smollm2-135m, trained on German->English Bible verses only",
+    "pocket-smollm2-zero-shot": "pocket:smollm2-135m prompted alone (LMT's prompt), the baseline; no weights",
 }
 
 

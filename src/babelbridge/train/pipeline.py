@@ -74,7 +74,7 @@ def load_pairs(plan: TrainingPlan, bridge: Bridge):
         pairs = mix_corpora(corpora, mode=mix, seed=data.get("seed", plan.train.seed), size=data.get("mix_size"))
         pairs, report = filter_overlong(pairs, src_len=src_len, tgt_len=tgt_len, max_src=cfg.max_source_tokens,
                                         max_tgt=cfg.max_target_tokens, policy=data.get("overlong", "truncate"))
-        print(f"data: over-long pairs: {report}")
+        print(f"data: over-long pairs: {report.summary()}")
         return pairs
 
     train = prepare(plan.train_specs, data.get("mix", "concat"))
