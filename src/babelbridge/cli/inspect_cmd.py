@@ -82,9 +82,14 @@ def _numel(shape) -> int:
 
 
 def run(target: str) -> str:
+    from ..pretrained import BUILTIN_BRIDGES, builtin_bridge_path
+
     path = Path(target)
     if path.is_dir():
         return inspect_checkpoint(path)
     if path.is_file():
         return inspect_config(path)
-    raise BabelBridgeError(f"{target} is neither a bridge checkpoint directory nor a config file")
+    if target in BUILTIN_BRIDGES and builtin_bridge_path(target) is not None:
+        return inspect_checkpoint(builtin_bridge_path(target))
+    raise BabelBridgeError(f"{target} is neither a bridge checkpoint directory, a config file, nor a shipped "
+                           f"bridge ({', '.join(sorted(BUILTIN_BRIDGES))})")
