@@ -158,8 +158,8 @@ def test_inspect_missing_path(capsys, tmp_path):
     missing = tmp_path / "nope.yaml"
     code, out, err = run_cli(capsys, "inspect", str(missing))
     assert code == 2 and out == ""
-    assert err == (f"babelbridge inspect: error: {missing} is neither a bridge checkpoint directory "
-                   f"nor a config file\n")
+    assert err == (f"babelbridge inspect: error: {missing} is neither a bridge checkpoint directory, "
+                   f"a config file, nor a shipped bridge (pocket-hca-deu-eng, pocket-smollm2-zero-shot)\n")
 
 
 def write(tmp_path, text):
