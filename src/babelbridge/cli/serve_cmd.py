@@ -40,7 +40,7 @@ def add_parser(sub) -> None:
                                    "/metrics. Binds to localhost unless --host says otherwise.",
                        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--bridge", required=True, metavar="NAME_OR_PATH",
-                   help="a bridge checkpoint directory (bridge.json + bridge.safetensors), as for `translate`")
+                   help="a shipped bridge name (pocket-hca-deu-eng) or a checkpoint directory, as for `translate`")
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default: %(default)s, this machine only)")
     p.add_argument("--port", type=int, default=8080, help="TCP port (default: %(default)s; 0 picks a free one)")
     p.add_argument("--api-key", metavar="KEY",
