@@ -70,7 +70,8 @@ def add_parser(sub) -> None:
                         "without TEXT or --input, sources are read from stdin, one per line")
     p.add_argument("--bridge", required=True, metavar="CHECKPOINT",
                    help="a bridge checkpoint directory (holding bridge.json and bridge.safetensors), "
-                        "e.g. the bridge/ folder in a training run's output_dir")
+                        "e.g. the bridge/ folder in a training run's output_dir, or a shipped bridge: "
+                        + ", ".join(sorted(BUILTIN_BRIDGES)))
     p.add_argument("--src-lang", metavar="CODE",
                    help="source language, e.g. deu_Latn, de or German (required, except for jsonl "
                         "input whose every line has \"src_lang\")")
