@@ -97,3 +97,23 @@ def test_without_a_source_attached_the_llm_is_the_original(make_bridge):
     ids = torch.tensor([bridge.prompt_ids("eng_Latn")])
     with torch.no_grad():
         assert torch.equal(bridge.decoder.model(input_ids=ids).logits, plain.model(input_ids=ids).logits)
+
+
+def test_qk_norm_bridge_cached_generation_equals_recomputation():
+    """With qk_norm the normalised keys are computed once per request (in `project`), not per
+    token: the cached path must still give the tokens of full recomputation."""
+    import torch
+    from babelbridge.backbones import load_decoder, load_encoder
+    from babelbridge.bridges import build_bridge
+
+    torch.manual_seed(1)
+    bridge = build_bridge("hca", load_encoder("tiny-random:m2m100"), load_decoder("tiny-random:qwen3"),
+                          {"bottleneck_dim": 8, "num_heads": 4, "qk_norm": "rms", "qo_projections": True,
+                           "adapter_up_init": "default"})
+    texts = ["Guten Morgen, wie geht es dir heute?", "Hallo", "Das ist ein Test."]
+    for beams in (1, 3):
+        fast = bridge.generate_token_ids(texts, "deu_Latn", "eng_Latn", num_beams=beams, max_new_tokens=12)
+        slow = bridge.generate_token_ids(texts, "deu_Latn", "eng_Latn", num_beams=beams, max_new_tokens=12,
+                                         reference=True)
+        assert fast == slow
+    assert bridge.blocks["0"].project(torch.zeros(1, 2, 24)).shape == (1, 2, 2 * 32)

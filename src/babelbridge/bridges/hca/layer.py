@@ -89,11 +89,21 @@ class HCABlock(nn.Module):
         )
 
     def project(self, encoder_states: torch.Tensor) -> torch.Tensor:
-        """K (= V) of eq. 3, for all source positions: once per request."""
-        return self.proj(encoder_states.to(self.proj.weight.dtype))
+        """K (= V) of eq. 3, for all source positions: once per request.
+
+        With qk_norm the normalised keys are computed here too, also once per request, and
+        travel with the values as one tensor [K_normed | V] of width 2 * d_llm.
+        """
+        v = self.proj(encoder_states.to(self.proj.weight.dtype))
+        if self.k_head_norm is None:
+            return v
+        b, s, d = v.shape
+        k = self.k_head_norm(v.view(b, s, self.num_heads, d // self.num_heads)).view(b, s, d)
+        return torch.cat([k, v], dim=-1)
 
     def forward(self, hidden: torch.Tensor, kv: torch.Tensor, kv_mask: torch.Tensor) -> torch.Tensor:
-        """hidden: (B, T, d_llm); kv: (B, S, d_llm); kv_mask: (B, S) bool, True = real token."""
+        """hidden: (B, T, d_llm); kv: (B, S, d_llm) from `project` ((B, S, 2 d_llm) with qk_norm);
+        kv_mask: (B, S) bool, True = real token."""
         x = hidden.to(self.proj.weight.dtype)
         q = self.query_norm(x) if self.query_norm is not None else x
         if self.q_proj is not None:
@@ -101,10 +111,12 @@ class HCABlock(nn.Module):
         b, t, d = q.shape
         h, dh = self.num_heads, d // self.num_heads
         q = q.view(b, t, h, dh).transpose(1, 2)
-        v = kv.view(b, kv.shape[1], h, dh).transpose(1, 2)
-        k = v
         if self.q_head_norm is not None:  # QK-norm: the scores only; V stays H W_proj
-            q, k = self.q_head_norm(q), self.k_head_norm(v)
+            q, (k, v) = self.q_head_norm(q), kv.split(d, dim=-1)
+        else:
+            k = v = kv
+        k = k.reshape(b, k.shape[1], h, dh).transpose(1, 2)
+        v = v.reshape(b, v.shape[1], h, dh).transpose(1, 2)
         # Padding in the source is never attended to (one public implementation forgot this).
         context = F.scaled_dot_product_attention(q, k, v, attn_mask=kv_mask[:, None, None, :],
                                                  scale=1.0 / math.sqrt(dh))
