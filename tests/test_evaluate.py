@@ -128,7 +128,7 @@ def test_derangement_moves_every_segment():
     assert deranged(["a", "b", "c"]) == ["b", "c", "a"]
     for n in range(2, 30):
         assert all(j != i for i, j in enumerate(deranged(list(range(n)))))
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="a derangement needs at least 2 items, got 1"):
         deranged(["only one"])
 
 

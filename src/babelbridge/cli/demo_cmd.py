@@ -11,7 +11,9 @@ from __future__ import annotations
 import sys
 import time
 
-from ..languages import get_language, normalize_language
+from ..errors import InputError
+from ..languages import get_language
+from .checks import check_device_name, check_language, check_positive
 from .translate_cmd import check_device, resolve_bridge_path
 
 # One verse per language, all from the test books (data/bible.py): (book, chapter, verse).
@@ -47,9 +49,7 @@ def add_parser(sub) -> None:
 def choose_languages(text: str | None) -> list[str]:
     if not text:
         return list(DEMO_VERSES)
-    from ..errors import InputError
-
-    langs = [normalize_language(code) for code in text.split(",") if code.strip()]
+    langs = [check_language("--langs", code.strip()) for code in text.split(",") if code.strip()]
     outside = [code for code in langs if code not in DEMO_VERSES]
     if outside:
         raise InputError(f"--langs: no demo verse for {', '.join(outside)}; accepted: {', '.join(DEMO_VERSES)}")
@@ -58,11 +58,8 @@ def choose_languages(text: str | None) -> list[str]:
 
 def run(args) -> None:
     langs = choose_languages(args.langs)  # all checks before anything is fetched or loaded
-    for name in ("max_new_tokens", "beam"):
-        if getattr(args, name) < 1:
-            from ..errors import InputError
-
-            raise InputError(f"--{name.replace('_', '-')} must be >= 1, got {getattr(args, name)}")
+    check_positive(args, "--max-new-tokens", "--beam")
+    check_device_name(args.device)
     check_device(args.device)
     path = resolve_bridge_path(args.bridge)
 

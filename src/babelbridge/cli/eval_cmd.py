@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import InputError
-from .translate_cmd import _DEVICE, DTYPES, _language, _positive, check_device, resolve_bridge_path
+from .checks import check_device_name, check_language, check_positive
+from .translate_cmd import DTYPES, check_device, resolve_bridge_path
 
 EPILOG = """examples:
   babelbridge eval --bridge runs/hca-deu-eng/bridge --testset flores:~/flores200 \\
@@ -117,7 +118,7 @@ def parse_groups(text: str, languages: list[str]) -> dict[str, list[str]]:
         name = name.strip()
         if name in groups or name == "All":
             raise InputError(f"--groups: group name {name!r} is repeated or reserved ('All' is every language)")
-        groups[name] = [_language(f"--groups {name}", c.strip()) for c in codes.split(",") if c.strip()]
+        groups[name] = [check_language(f"--groups {name}", c.strip()) for c in codes.split(",") if c.strip()]
         outside = [c for c in groups[name] if c not in languages]
         if outside:
             raise InputError(f"--groups {name}: {', '.join(outside)} not among the evaluated languages "
@@ -133,17 +134,15 @@ def validate(args) -> Plan:
     from ..evaluate.metrics import parse_metrics, spbleu_metric
     from ..evaluate.testsets import load_testsets, parse_testset
 
-    langs = [_language("--langs", c.strip()) for c in (args.langs or "").split(",") if c.strip()]
+    langs = [check_language("--langs", c.strip()) for c in (args.langs or "").split(",") if c.strip()]
     repeated = sorted({c for c in langs if langs.count(c) > 1})
     if repeated:
         raise InputError(f"--langs names {', '.join(repeated)} more than once")
-    tgt_lang = _language("--tgt-lang", args.tgt_lang)
-    for name in ("--batch-size", "--beam", "--max-new-tokens"):
-        _positive(args, name)
+    tgt_lang = check_language("--tgt-lang", args.tgt_lang)
+    check_positive(args, "--batch-size", "--beam", "--max-new-tokens")
     if args.limit is not None and args.limit < 1:
         raise InputError(f"--limit must be a positive integer, got {args.limit}")
-    if not _DEVICE.fullmatch(args.device):
-        raise InputError(f"--device {args.device!r} is not a device; accepted: cpu, cuda, cuda:N, mps, xpu, ...")
+    check_device_name(args.device)
     metrics = parse_metrics(args.metrics)
     if args.spm is not None and "spbleu" not in metrics:
         raise InputError("--spm is only used by the spbleu metric; add spbleu to --metrics")

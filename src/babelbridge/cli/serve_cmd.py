@@ -13,6 +13,7 @@ import sys
 from ..errors import BabelBridgeError, InputError
 from ..serve.limits import BatchConfig, ServeLimits
 from . import translate_cmd
+from .checks import check_device_name, check_positive
 from .translate_cmd import DTYPES, check_device, resolve_bridge_path
 
 API_KEY_ENV = "BABELBRIDGE_API_KEY"
@@ -77,9 +78,8 @@ def add_parser(sub) -> None:
 
 def settings(args) -> tuple[ServeLimits, BatchConfig, str | None]:
     """Checked limits, batching and API key; raises InputError naming the option."""
-    for name in ("--max-batch-size", "--max-batch-tokens", "--max-texts", "--max-chars", "--max-new-tokens",
-                 "--default-max-new-tokens", "--max-beam", "--max-queue"):
-        translate_cmd._positive(args, name)
+    check_positive(args, "--max-batch-size", "--max-batch-tokens", "--max-texts", "--max-chars",
+                   "--max-new-tokens", "--default-max-new-tokens", "--max-beam", "--max-queue")
     if args.batch_window_ms < 0 or args.graceful_timeout < 0:
         raise InputError("--batch-window-ms and --graceful-timeout must be >= 0")
     if args.default_max_new_tokens > args.max_new_tokens:
@@ -89,8 +89,7 @@ def settings(args) -> tuple[ServeLimits, BatchConfig, str | None]:
         raise InputError(f"--port {args.port}: accepted: 0 (any free port) to 65535")
     if not args.host.strip():
         raise InputError("--host is empty; accepted: an address such as 127.0.0.1 or 0.0.0.0")
-    if not translate_cmd._DEVICE.fullmatch(args.device):
-        raise InputError(f"--device {args.device!r} is not a device; accepted: cpu, cuda, cuda:N, mps, xpu, ...")
+    check_device_name(args.device)
     api_key = args.api_key if args.api_key is not None else os.environ.get(API_KEY_ENV)
     if api_key is not None and not api_key.strip():
         raise InputError(f"the API key ({'--api-key' if args.api_key is not None else API_KEY_ENV}) is empty; "

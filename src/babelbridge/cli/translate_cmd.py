@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import BabelBridgeError, CheckpointError, InputError
-from ..languages import UnknownLanguageError, normalize_language
+from .checks import check_device_name, check_language, check_positive
 from ..pretrained import BUILTIN_BRIDGES, builtin_bridge_path  # named --bridge values; no torch
 from ..textio import FORMATS, Record, detect_format, format_record, parse_plain, read_records, split_lines
 
@@ -29,7 +28,6 @@ CHECKPOINT_FILES = ("bridge.json", "bridge.safetensors")
 
 CHUNK_BATCHES = 8  # sentences per Bridge.translate call = CHUNK_BATCHES * --batch-size
 DTYPES = ("float32", "bfloat16", "float16", "auto")
-_DEVICE = re.compile(r"(cpu|cuda|mps|xpu|npu|hpu)(:\d+)?")
 
 EPILOG = """examples:
   babelbridge translate --bridge runs/hca-deu-eng/bridge --src-lang de "Guten Morgen." "Wie geht's?"
@@ -152,29 +150,14 @@ class Job:
     generation: dict = field(default_factory=dict)
 
 
-def _language(option: str, code: str) -> str:
-    try:
-        return normalize_language(code)
-    except UnknownLanguageError as err:
-        raise InputError(f"{option}: {err}") from None
-
-
-def _positive(args, name: str) -> None:
-    value = getattr(args, name.lstrip("-").replace("-", "_"))
-    if value < 1:
-        raise InputError(f"{name} must be a positive integer, got {value}")
-
-
 def validate(args) -> Job:
     """Check every argument and read the input; raises before anything heavy happens."""
     # Language codes first: a typo fails the same way whatever else is wrong.
-    src_lang = _language("--src-lang", args.src_lang) if args.src_lang is not None else None
-    tgt_lang = _language("--tgt-lang", args.tgt_lang)
+    src_lang = check_language("--src-lang", args.src_lang) if args.src_lang is not None else None
+    tgt_lang = check_language("--tgt-lang", args.tgt_lang)
 
-    for name in ("--batch-size", "--beam", "--max-new-tokens"):
-        _positive(args, name)
-    if not _DEVICE.fullmatch(args.device):
-        raise InputError(f"--device {args.device!r} is not a device; accepted: cpu, cuda, cuda:N, mps, xpu, ...")
+    check_positive(args, "--batch-size", "--beam", "--max-new-tokens")
+    check_device_name(args.device)
 
     if args.texts and args.input is not None:
         raise InputError("give either TEXT arguments or --input FILE, not both")

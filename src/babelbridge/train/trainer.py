@@ -26,6 +26,7 @@ from tqdm.auto import tqdm
 from transformers import get_scheduler
 
 from ..bridges import Bridge, TranslationPair, load_trainable_into, save_bridge
+from ..data.derangement import deranged
 from ..errors import BabelBridgeError
 from . import batching
 from .config import TrainConfig
@@ -186,9 +187,7 @@ class Trainer:
         model.eval()
         pairs = self.valid_pairs
         if mismatched_sources:
-            n = len(pairs)
-            pairs = [replace(p, src=pairs[(i + n // 2) % n].src, src_lang=pairs[(i + n // 2) % n].src_lang)
-                     for i, p in enumerate(pairs)]
+            pairs = [replace(p, src=donor.src, src_lang=donor.src_lang) for p, donor in zip(pairs, deranged(pairs))]
         mine = list(range(acc.process_index, len(pairs), acc.num_processes))
         total, tokens = 0.0, 0
         for start in range(0, len(mine), cfg.micro_batch_size):

@@ -1,0 +1,33 @@
+"""Argument checks every command shares. No torch here: they run before any model is loaded,
+so a typo fails in a fraction of a second with one line that says what is accepted."""
+
+from __future__ import annotations
+
+import re
+
+from ..errors import InputError
+from ..languages import UnknownLanguageError, normalize_language
+
+DEVICE_PATTERN = re.compile(r"(cpu|cuda|mps|xpu|npu|hpu)(:\d+)?")
+
+
+def check_language(option: str, code: str) -> str:
+    """The FLORES-200 code for `code`; an unknown one names the option and the closest codes."""
+    try:
+        return normalize_language(code)
+    except UnknownLanguageError as err:
+        raise InputError(f"{option}: {err}") from None
+
+
+def check_positive(args, *names: str) -> None:
+    """Each --option in `names` must be an integer >= 1."""
+    for name in names:
+        value = getattr(args, name.lstrip("-").replace("-", "_"))
+        if value < 1:
+            raise InputError(f"{name} must be a positive integer, got {value}")
+
+
+def check_device_name(device: str) -> None:
+    """The form of --device (whether that device exists needs torch: translate_cmd.check_device)."""
+    if not DEVICE_PATTERN.fullmatch(device):
+        raise InputError(f"--device {device!r} is not a device; accepted: cpu, cuda, cuda:N, mps, xpu, ...")
