@@ -25,16 +25,10 @@ def add_parser(sub) -> None:
 
 def run(args) -> None:
     from ..runconfig import load_run_config
-    from ..train.pipeline import build_for_training, load_pairs, plan_training
+    from ..train.pipeline import train_from_run_config
 
-    plan = plan_training(load_run_config(args.config, args.overrides))  # fails fast, before any model
-    from ..train import Trainer
-
-    bridge = build_for_training(plan)
-    train_pairs, valid_pairs = load_pairs(plan, bridge)
-    info = {"config_file": str(args.config), "overrides": args.overrides, "method": plan.run.method,
-            "encoder": plan.run.encoder, "decoder": plan.run.decoder, "bridge": bridge.config.to_dict()}
-    result = Trainer(bridge, train_pairs, plan.train, valid_pairs=valid_pairs, run_info=info).train()
+    result = train_from_run_config(load_run_config(args.config, args.overrides),
+                                   {"config_file": str(args.config), "overrides": args.overrides})
     if result.last_loss is None:
         print(f"nothing to do: {result.output_dir} already holds all {result.steps} steps; "
               f"bridge at {result.output_dir / 'bridge'}")

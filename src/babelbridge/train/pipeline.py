@@ -92,3 +92,16 @@ def build_for_training(plan: TrainingPlan) -> Bridge:
     # after loading: the same config gives the same run in one process or under a launcher.
     torch.manual_seed(plan.train.seed)
     return build_bridge(run.method, encoder, decoder, run.bridge)
+
+
+def train_from_run_config(run: RunConfig, info: dict | None = None):
+    """Validate, load, read and train: what `babelbridge train` does, as a call (experiments
+    train their systems in one process this way). Returns the trainer's TrainResult."""
+    from .trainer import Trainer
+
+    plan = plan_training(run)  # fails fast, before any model
+    bridge = build_for_training(plan)
+    train_pairs, valid_pairs = load_pairs(plan, bridge)
+    info = {"method": run.method, "encoder": run.encoder, "decoder": run.decoder,
+            "bridge": bridge.config.to_dict(), **(info or {})}
+    return Trainer(bridge, train_pairs, plan.train, valid_pairs=valid_pairs, run_info=info).train()

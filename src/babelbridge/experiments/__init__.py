@@ -1,0 +1,31 @@
+"""Experiments (DESIGN.md layer 7): several systems trained from one base config, evaluated
+together, reported in a paper's layout. Resumable at every stage (runner.py).
+
+Shipped experiment files live next to this file, by name: `babelbridge experiment one-pair`.
+Names are imported on first use, so the CLI checks arguments without importing torch.
+"""
+
+from importlib import import_module
+from pathlib import Path
+
+HERE = Path(__file__).parent
+
+EXPERIMENTS: dict[str, str] = {
+    "one-pair": "the HCA paper's claim that one language pair suffices: De-En only, Ar-En only and an oracle on "
+                "every pair, two ablations, LoRA and the LLM alone, on the pocket backbones and the Bible",
+}
+
+_WHERE = {"ExperimentSpec": "spec", "load_experiment": "spec", "run_experiment": "runner",
+          "ExperimentResult": "runner", "build": "report"}
+__all__ = sorted(_WHERE) + ["EXPERIMENTS", "experiment_file"]
+
+
+def experiment_file(name: str) -> Path:
+    """The YAML of a shipped experiment (one-pair -> one_pair.yaml)."""
+    return HERE / f"{name.replace('-', '_')}.yaml"
+
+
+def __getattr__(name: str):
+    if name not in _WHERE:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(import_module(f".{_WHERE[name]}", __name__), name)

@@ -1,0 +1,198 @@
+"""The experiment's report, laid out like the HCA paper's Tables 2 and 4.
+
+Input is plain data (the evaluation's Report, the training summaries, the experiment spec), so
+it is tested on fake results. The `report:` section of an experiment file names the roles:
+
+    report:
+      zero_shot: hca-deu            # trained on one pair ...
+      oracle: hca-oracle            # ... against trained on every pair: the zero-shot/oracle ratio
+      ablation_full: hca-deu        # Table 4: the full model,
+      ablations: [hca-no-source-adapter, hca-no-query-residual]   # its ablations,
+      ablation_reference: zero-shot # and the LLM alone
+      ablation_groups: [Low, All]   # the averages Table 4 shows
+      paper: {...}                  # optional: the paper's figures, quoted next to ours
+
+Every score comes with its source-blind floor (the system's own output scored against other
+segments' references) because on a narrow domain a fluent generic sentence scores well above
+zero; the gap above the floor is what reading the source earned.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..errors import BabelBridgeError
+from ..evaluate.report import ALL, Report, metric_name
+
+REPORT_KEYS = {"zero_shot", "oracle", "ablation_full", "ablations", "ablation_reference", "ablation_groups",
+               "paper"}
+
+
+@dataclass
+class BuiltReport:
+    markdown: str
+    data: dict
+
+
+def check_report_section(section: dict, systems, where: str) -> None:
+    unknown = sorted(set(section) - REPORT_KEYS)
+    if unknown:
+        raise BabelBridgeError(f"{where}: unknown key(s) in report: {', '.join(unknown)}; "
+                               f"accepted: {', '.join(sorted(REPORT_KEYS))}")
+    names = [section.get(k) for k in ("zero_shot", "oracle", "ablation_full", "ablation_reference")]
+    names += list(section.get("ablations") or [])
+    missing = [n for n in names if n is not None and n not in systems]
+    if missing:
+        raise BabelBridgeError(f"{where}: report names {', '.join(map(str, missing))}, not among the systems "
+                               f"({', '.join(systems)})")
+
+
+def ratios(spec) -> list[tuple[str, str]]:
+    section = spec.report
+    if section.get("zero_shot") and section.get("oracle"):
+        return [(section["zero_shot"], section["oracle"])]
+    return []
+
+
+def _f(value, digits: int = 2, signed: bool = False) -> str:
+    if value is None:
+        return "–"
+    return f"{value:+.{digits}f}" if signed else f"{value:.{digits}f}"
+
+
+def _pct(a, b) -> str:
+    return "–" if a is None or b is None or b == 0 else f"{100 * a / b:.1f}%"
+
+
+def _table(header: list[str], rows: list[list[str]], text_columns: int = 1) -> str:
+    lines = ["| " + " | ".join(header) + " |",
+             "|" + "|".join("---" if i < text_columns else "---:" for i in range(len(header))) + "|"]
+    return "\n".join(lines + ["| " + " | ".join(r) + " |" for r in rows])
+
+
+def trained_languages(spec, system: str) -> list[str]:
+    """Source languages in a system's training data (the paper marks these cells green)."""
+    s = spec.systems[system]
+    if not s.trained:
+        return []
+    return list(dict.fromkeys(e.get("src_lang") for e in s.run.get("data", {}).get("train", []) if e.get("src_lang")))
+
+
+def main_table(spec, report: Report, metric: str, what: str = "score") -> str:
+    """Table 2: a row per system, a column per source language, then the group averages.
+    A language the system was trained on is marked with a dagger."""
+    cols = list(report.columns)
+    rows = []
+    for s in report.systems:
+        seen = set(trained_languages(spec, s))
+        cells = []
+        for lang in report.languages:
+            c = report.cell(s, lang, metric)
+            value = None if c is None else getattr(c, what)
+            cells.append(_f(value) + ("†" if lang in seen and value is not None else ""))
+        rows.append([s] + cells + [_f(report.average(s, metric, g, what)) for g in cols])
+    return _table(["system", *(l.split("_")[0] for l in report.languages), *(f"avg {g}" for g in cols)], rows)
+
+
+def ratio_section(spec, report: Report) -> tuple[list[str], list[dict]]:
+    section = spec.report
+    zs, oracle = section.get("zero_shot"), section.get("oracle")
+    if not (zs and oracle):
+        return [], []
+    cols = list(report.columns)
+    rows, data = [], []
+    for m in report.metrics:
+        for what, label in (("score", metric_name(m)), ("gap", f"{metric_name(m)} gap over floor")):
+            values = [(report.average(zs, m, g, what), report.average(oracle, m, g, what)) for g in cols]
+            rows.append([label] + [f"{_f(a)} / {_f(b)} = {_pct(a, b)}" for a, b in values])
+            data += [{"metric": m, "what": what, "group": g, "zero_shot": a, "oracle": b,
+                      "ratio": None if a is None or not b else a / b} for g, (a, b) in zip(cols, values)]
+    out = [f"## Zero-shot / oracle: {zs} (one pair) over {oracle} (every pair)", "",
+           _table(["", *(f"avg {g}" for g in cols)], rows), ""]
+    paper = (section.get("paper") or {}).get("ratio")
+    if paper:
+        out += [f"The paper: {paper}", ""]
+    return out, data
+
+
+def ablation_section(spec, report: Report) -> tuple[list[str], list[dict]]:
+    section = spec.report
+    full, variants = section.get("ablation_full"), list(section.get("ablations") or [])
+    if not (full and variants):
+        return [], []
+    reference = section.get("ablation_reference")
+    groups = [g for g in (section.get("ablation_groups") or [ALL]) if g in report.columns] or [ALL]
+    out, data = [], []
+    for m in report.metrics:
+        header = ["variant"]
+        for g in groups:
+            header += [f"avg {g}", f"Δ {g} vs full", f"gap {g}"]
+        rows = []
+        for s in [full, *variants] + ([reference] if reference else []):
+            row = [s + (" (full)" if s == full else "")]
+            record = {"metric": m, "system": s}
+            for g in groups:
+                score, base = report.average(s, m, g), report.average(full, m, g)
+                gap = report.average(s, m, g, "gap")
+                delta = None if score is None or base is None or s == full else score - base
+                row += [_f(score), _f(delta, signed=True) if s != full else "", _f(gap)]
+                record[g] = {"score": score, "delta_vs_full": delta, "gap": gap}
+            rows.append(row)
+            data.append(record)
+        out += [f"## Ablations ({metric_name(m)}; the layout of the paper's Table 4)", "", _table(header, rows), ""]
+    paper = (section.get("paper") or {}).get("ablations")
+    if paper:
+        out += [f"The paper: {paper}", ""]
+    return out, data
+
+
+def training_section(spec, summaries: dict) -> list[str]:
+    if not summaries:
+        return []
+    rows = []
+    for name, t in summaries.items():
+        langs = ", ".join(l.split("_")[0] for l in trained_languages(spec, name))
+        rows.append([name, spec.systems[name].describe, langs if len(langs) < 40 else f"{len(langs.split(','))} languages",
+                     _f(t.train_pairs, 0) if t.train_pairs is not None else "–", _f(t.steps, 0) if t.steps else "–",
+                     _f(None if t.seconds is None else t.seconds / 60, 1), _f(t.last_loss, 3), _f(t.val_loss, 3),
+                     _f(t.val_loss_mismatched_src, 3), _f(t.source_gap, 3)])
+    return ["## Training", "",
+            _table(["system", "what", "trained on (→ eng)", "pairs available", "steps", "minutes", "train loss",
+                    "val loss", "val loss, mismatched sources", "source gap"], rows, text_columns=3), "",
+            "Validation loss in nats per target token; the source gap is the validation loss with every "
+            "source swapped for another pair's minus the loss with the true sources: how much the bridge "
+            "reads the source at all.", ""]
+
+
+def build(spec, report: Report, summaries: dict, *, translation: dict | None = None,
+          run: dict | None = None) -> BuiltReport:
+    out = [f"# {report.title}", ""]
+    if spec.quick:
+        out += ["**Quick version** (`--quick`): fewer training steps and test segments than the full "
+                "experiment; a smoke test of the pipeline, not a result.", ""]
+    if run and run.get("argv"):
+        out += ["Made with:", "", "    " + " ".join(run["argv"]), ""]
+    out += [*report.notes, ""]
+    out += ["Systems:", ""] + [f"- **{s.name}**: {s.describe}" for s in spec.systems.values()] + [""]
+    for m in report.metrics:
+        name = metric_name(m)
+        out += [f"## {name} per source language (the layout of the paper's Table 2)", "",
+                main_table(spec, report, m), "",
+                f"† trained on this source language. Source-blind floor of each cell ({name} of the same "
+                f"output against other segments' references):", "", main_table(spec, report, m, "floor"), "",
+                f"Gap over the floor ({name} minus floor): what reading the source earned.", "",
+                main_table(spec, report, m, "gap"), ""]
+    ratio_lines, ratio_data = ratio_section(spec, report)
+    ablation_lines, ablation_data = ablation_section(spec, report)
+    out += ratio_lines + ablation_lines + training_section(spec, summaries)
+    seconds = sum(v.get("seconds", 0.0) for by_set in (translation or {}).values() for v in by_set.values())
+    train_minutes = sum(t.seconds or 0.0 for t in summaries.values()) / 60
+    out += ["## Time", "", f"Training: {train_minutes:.1f} min in all (summed over sessions). Translating: "
+            f"{seconds / 60:.1f} min in this invocation (cached translations take none). Machine and versions: "
+            f"eval/run.json.", ""]
+    data = {"experiment": spec.name, "quick": spec.quick, "ratios": ratio_data, "ablations": ablation_data,
+            "training": {k: vars(v) for k, v in summaries.items()},
+            "trained_languages": {s: trained_languages(spec, s) for s in spec.systems},
+            "averages": report.to_dict()["averages"], "translation_seconds": seconds,
+            "training_minutes": train_minutes}
+    return BuiltReport("\n".join(out).rstrip() + "\n", data)

@@ -1,0 +1,208 @@
+"""An experiment file: several systems trained from one base run config, then evaluated together.
+
+    name: one-pair
+    title: ...
+    base: {method, encoder, decoder, bridge, data, train}   # a run config, as `babelbridge train` reads
+    systems:
+      hca-deu: {describe: "...", set: {}}                   # trained: base + dotted overrides
+      hca-arb: {set: {data.train.0.src_lang: arb_Arab}}
+      zero-shot: {bridge: pocket-smollm2-zero-shot}         # not trained: a checkpoint or named bridge
+    evaluation: {testset, langs, groups, limit, max_new_tokens, batch_size, metrics, baseline}
+    report: {...}                                           # read by the experiment's report builder
+    quick: {set: {train.max_steps: 60}, evaluation: {limit: 12, langs: [...]}}
+
+`set` takes the keys of `babelbridge train --set` (dotted, list indices) with YAML values,
+and a whole section by its name (`bridge: {...}` replaces the base's bridge options).
+Everything is checked here, before any model is loaded: each trained system's run config
+goes through the trainer's own validation.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from ..errors import BabelBridgeError
+from ..runconfig import RunConfig, apply_override
+
+TOP_KEYS = {"name", "title", "base", "systems", "evaluation", "report", "quick"}
+SYSTEM_KEYS = {"describe", "set", "bridge"}
+EVAL_KEYS = {"testset", "langs", "tgt_lang", "groups", "limit", "max_new_tokens", "batch_size", "beam",
+             "metrics", "baseline", "truncate"}
+EVAL_DEFAULTS = {"tgt_lang": "eng_Latn", "groups": {}, "limit": None, "max_new_tokens": 256, "batch_size": 16,
+                 "beam": 1, "metrics": ["chrf++", "bleu"], "baseline": None, "truncate": True}
+QUICK_KEYS = {"set", "evaluation"}
+
+
+@dataclass
+class SystemSpec:
+    name: str
+    describe: str
+    run: dict | None = None  # the resolved run config (trained systems)
+    bridge: str | None = None  # a checkpoint directory or named bridge (systems not trained here)
+
+    @property
+    def trained(self) -> bool:
+        return self.run is not None
+
+    def run_yaml(self) -> str:
+        return yaml.safe_dump(self.run, sort_keys=False, allow_unicode=True)
+
+
+@dataclass
+class ExperimentSpec:
+    name: str
+    title: str
+    systems: dict[str, SystemSpec]
+    evaluation: dict
+    report: dict = field(default_factory=dict)
+    quick: bool = False
+    path: Path | None = None
+
+    @property
+    def trained(self) -> list[SystemSpec]:
+        return [s for s in self.systems.values() if s.trained]
+
+
+def _fail(path, message: str):
+    raise BabelBridgeError(f"{path}: {message}")
+
+
+def _check_keys(path, where: str, values, accepted: set[str]) -> dict:
+    if not isinstance(values, dict):
+        _fail(path, f"{where} must be a mapping with keys among {', '.join(sorted(accepted))}")
+    unknown = sorted(set(values) - accepted)
+    if unknown:
+        _fail(path, f"unknown key(s) in {where}: {', '.join(unknown)}; accepted: {', '.join(sorted(accepted))}")
+    return values
+
+
+def apply_settings(run: dict, settings: dict, where: str) -> dict:
+    """A copy of `run` with `set:` applied: dotted keys as `--set` takes them, YAML values."""
+    run = copy.deepcopy(run)
+    for key, value in (settings or {}).items():
+        try:
+            # JSON is YAML: apply_override parses the value back exactly.
+            apply_override(run, f"{key}={json.dumps(value, ensure_ascii=False)}")
+        except BabelBridgeError as err:
+            raise BabelBridgeError(f"{where}: {err}") from None
+    return {k: v for k, v in run.items() if v is not None}  # `encoder: null` removes the key
+
+
+def _absolute_data_paths(run: dict, base: Path) -> None:
+    """Relative corpus paths resolve against the experiment file, as a run config's do."""
+    for section in ("train", "valid"):
+        for entry in (run.get("data") or {}).get(section) or []:
+            for key in ("path", "tgt_path"):
+                if isinstance(entry, dict) and entry.get(key) and not Path(entry[key]).is_absolute():
+                    entry[key] = str((base / entry[key]).resolve())
+
+
+def validate_run(run: dict, where: str) -> None:
+    """The trainer's own checks (method, backbones named, bridge options, data, train options)."""
+    from ..runconfig import TOP_LEVEL_KEYS, check_encoder
+    from ..train.pipeline import plan_training
+
+    unknown = sorted(set(run) - TOP_LEVEL_KEYS)
+    if unknown:
+        raise BabelBridgeError(f"{where}: unknown run config key(s) {', '.join(unknown)}; "
+                               f"accepted: {', '.join(sorted(TOP_LEVEL_KEYS))}")
+    for key in ("method", "decoder"):
+        if key not in run:
+            raise BabelBridgeError(f"{where}: the run config has no {key}")
+    try:
+        check_encoder(run, Path(where))
+        plan_training(RunConfig(**{"encoder": None, **run}))
+    except (BabelBridgeError, ValueError, TypeError) as err:
+        raise BabelBridgeError(f"{where}: {err}") from None
+
+
+def load_experiment(path: str | Path, *, quick: bool = False) -> ExperimentSpec:
+    path = Path(path)
+    if not path.is_file():
+        raise BabelBridgeError(f"experiment file {path} does not exist")
+    try:
+        values = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as err:
+        raise BabelBridgeError(f"{path} is not valid YAML: {err}") from None
+    _check_keys(path, "the experiment file", values, TOP_KEYS)
+    for key in ("name", "systems", "evaluation"):
+        if not values.get(key):
+            _fail(path, f"missing {key}")
+    quick_values = _check_keys(path, "quick", values.get("quick") or {}, QUICK_KEYS)
+    if quick and not quick_values:
+        _fail(path, "--quick: this experiment defines no quick version (a `quick:` section)")
+
+    base = values.get("base") or {}
+    if not isinstance(base, dict):
+        _fail(path, "base must be a run config mapping (method, encoder, decoder, bridge, data, train)")
+    systems: dict[str, SystemSpec] = {}
+    if not isinstance(values["systems"], dict):
+        _fail(path, "systems must map a system name to {describe, set} (trained) or {bridge} (given)")
+    for name, entry in values["systems"].items():
+        entry = _check_keys(path, f"systems.{name}", entry or {}, SYSTEM_KEYS)
+        name = str(name)
+        if not name or "/" in name or name.startswith("."):
+            _fail(path, f"system name {name!r} must be a plain folder name")
+        describe = str(entry.get("describe", name))
+        if "bridge" in entry:
+            if "set" in entry:
+                _fail(path, f"systems.{name}: give either bridge (a trained checkpoint) or set (train from base), "
+                            f"not both")
+            systems[name] = SystemSpec(name, describe, bridge=str(entry["bridge"]))
+            continue
+        if not base:
+            _fail(path, f"systems.{name} is trained from base, but the file has no base run config")
+        run = apply_settings(base, entry.get("set") or {}, f"{path}: systems.{name}.set")
+        if quick:
+            run = apply_settings(run, quick_values.get("set") or {}, f"{path}: quick.set")
+        _absolute_data_paths(run, path.parent)
+        validate_run(run, f"{path}: systems.{name}")
+        systems[name] = SystemSpec(name, describe, run=run)
+
+    evaluation = {**EVAL_DEFAULTS, **_check_keys(path, "evaluation", values["evaluation"], EVAL_KEYS)}
+    if quick:
+        evaluation.update(_check_keys(path, "quick.evaluation", quick_values.get("evaluation") or {}, EVAL_KEYS))
+    _check_evaluation(path, evaluation, systems)
+    from .report import check_report_section
+
+    check_report_section(values.get("report") or {}, systems, str(path))
+    return ExperimentSpec(str(values["name"]), str(values.get("title") or values["name"]), systems, evaluation,
+                          dict(values.get("report") or {}), quick, path)
+
+
+def _check_evaluation(path, evaluation: dict, systems: dict[str, SystemSpec]) -> None:
+    from ..cli.checks import check_language
+
+    if not evaluation.get("testset"):
+        _fail(path, "evaluation.testset is missing (e.g. bible:test, flores:DIR)")
+    langs = evaluation.get("langs")
+    if not isinstance(langs, list) or not langs:
+        _fail(path, "evaluation.langs must be a list of source language codes")
+    evaluation["langs"] = [check_language(f"{path}: evaluation.langs", str(c)) for c in langs]
+    evaluation["tgt_lang"] = check_language(f"{path}: evaluation.tgt_lang", str(evaluation["tgt_lang"]))
+    groups = evaluation.get("groups") or {}
+    if not isinstance(groups, dict):
+        _fail(path, "evaluation.groups must map a group name to a list of language codes")
+    # Groups keep the evaluated languages only (a quick run evaluates fewer); empty ones go.
+    resolved = {}
+    for group, codes in groups.items():
+        codes = [check_language(f"{path}: evaluation.groups.{group}", str(c)) for c in codes or []]
+        kept = [c for c in codes if c in evaluation["langs"]]
+        if kept:
+            resolved[str(group)] = kept
+    evaluation["groups"] = resolved
+    baseline = evaluation.get("baseline")
+    if baseline is not None and baseline not in systems:
+        _fail(path, f"evaluation.baseline {baseline!r} is not a system; systems: {', '.join(systems)}")
+    for key in ("max_new_tokens", "batch_size", "beam"):
+        if not isinstance(evaluation[key], int) or evaluation[key] < 1:
+            _fail(path, f"evaluation.{key} must be a positive integer, got {evaluation[key]!r}")
+    if evaluation["limit"] is not None and (not isinstance(evaluation["limit"], int) or evaluation["limit"] < 1):
+        _fail(path, f"evaluation.limit must be a positive integer or absent, got {evaluation['limit']!r}")
+    if isinstance(evaluation["metrics"], str):
+        evaluation["metrics"] = [m.strip() for m in evaluation["metrics"].split(",") if m.strip()]

@@ -1,0 +1,237 @@
+"""`babelbridge experiment`: spec checks, the report's tables, and a whole tiny experiment that
+trains, evaluates, reports and resumes without redoing anything."""
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+import yaml
+
+from babelbridge.cli.main import main
+from babelbridge.errors import BabelBridgeError
+from babelbridge.evaluate.report import Cell, build_report
+from babelbridge.experiments import EXPERIMENTS, experiment_file, load_experiment
+from babelbridge.experiments.report import build, main_table
+from babelbridge.experiments.runner import TrainingSummary
+
+ROOT = Path(__file__).resolve().parents[1]
+SMOKE_TRAIN = ROOT / "configs" / "data" / "smoke-deu-eng.train.tsv"
+SMOKE_VALID = ROOT / "configs" / "data" / "smoke-deu-eng.valid.tsv"
+
+
+def tiny_experiment(tmp_path: Path, *, steps: int = 6, **extra) -> Path:
+    """Three trained systems (two HCA, one LoRA) and a given zero-shot baseline on tiny random
+    backbones; test set: JSONL in two source languages."""
+    from babelbridge.bridges import save_prompted_baseline
+
+    zero_shot = tmp_path / "zero-shot"
+    if not zero_shot.exists():
+        save_prompted_baseline("tiny-random:qwen3", zero_shot, postprocess="strip")
+    lines = [json.dumps({"src": s, "tgt": t, "src_lang": lang})
+             for lang in ("deu_Latn", "fra_Latn")
+             for s, t in (ln.split("\t") for ln in SMOKE_VALID.read_text().splitlines()[:6])]
+    (tmp_path / "test.jsonl").write_text("\n".join(lines) + "\n")
+    spec = {
+        "name": "tiny", "title": "Tiny experiment",
+        "base": {
+            "method": "hca", "encoder": "tiny-random:m2m100", "decoder": "tiny-random:qwen3",
+            "bridge": {"bottleneck_dim": 8, "max_source_tokens": 64, "max_target_tokens": 48},
+            "data": {"train": [{"format": "tsv", "path": str(SMOKE_TRAIN), "src_lang": "deu_Latn"}],
+                     "valid": [{"format": "tsv", "path": str(SMOKE_VALID), "src_lang": "deu_Latn"}]},
+            "train": {"optimizer": "adamw", "lr": 3e-3, "global_batch_size": 8, "micro_batch_size": 8,
+                      "max_steps": steps, "eval_every": steps, "save_every": 2, "keep_last": 1},
+        },
+        "systems": {
+            "hca-deu": {"describe": "HCA on German", "set": {}},
+            "hca-both": {"describe": "HCA on German twice (as if two languages)",
+                         "set": {"data.mix": "balanced",
+                                 "data.train": [{"format": "tsv", "path": str(SMOKE_TRAIN), "src_lang": "deu_Latn"},
+                                                {"format": "tsv", "path": str(SMOKE_TRAIN), "src_lang": "fra_Latn"}]}},
+            "hca-no-qr": {"describe": "without the query-residual adapter",
+                          "set": {"bridge.query_residual_adapter": False}},
+            "lora": {"describe": "LoRA", "set": {"method": "lora", "encoder": None,
+                                                   "bridge": {"r": 4, "alpha": 8, "dropout": 0.0}}},
+            "zero-shot": {"describe": "the LLM alone", "bridge": str(zero_shot)},
+        },
+        "evaluation": {"testset": f"jsonl:{tmp_path / 'test.jsonl'}", "langs": ["deu_Latn", "fra_Latn"],
+                       "groups": {"Low": ["fra_Latn"]}, "max_new_tokens": 6, "batch_size": 4,
+                       "metrics": ["chrf++", "bleu"], "baseline": "zero-shot"},
+        "report": {"zero_shot": "hca-deu", "oracle": "hca-both", "ablation_full": "hca-deu",
+                   "ablations": ["hca-no-qr"], "ablation_reference": "zero-shot", "ablation_groups": ["Low", "All"]},
+        "quick": {"set": {"train.max_steps": 2, "train.eval_every": 2}, "evaluation": {"limit": 3}},
+        **extra,
+    }
+    path = tmp_path / "tiny.yaml"
+    path.write_text(yaml.safe_dump(spec, sort_keys=False))
+    return path
+
+
+def test_tiny_experiment_trains_evaluates_reports_and_resumes_without_redoing(tmp_path, capsys):
+    path, out = tiny_experiment(tmp_path), tmp_path / "out"
+    assert main(["experiment", "--config", str(path), "--out", str(out), "-q"]) == 0
+    first = capsys.readouterr().out
+    assert "trained now: hca-deu, hca-both, hca-no-qr, lora; already trained: none" in first
+
+    for name in ("hca-deu", "hca-both", "hca-no-qr", "lora"):
+        run = out / "runs" / name
+        assert (run / "bridge" / "bridge.safetensors").is_file()
+        config = yaml.safe_load((run / "config.yaml").read_text())
+        assert config["train"]["max_steps"] == 6 and config["train"]["output_dir"] == str(run.resolve())
+        assert json.loads((run / "timing.json").read_text())["seconds"] > 0
+    assert yaml.safe_load((out / "runs" / "lora" / "config.yaml").read_text())["method"] == "lora"
+    assert "encoder" not in yaml.safe_load((out / "runs" / "lora" / "config.yaml").read_text())
+
+    results = json.loads((out / "eval" / "results.json").read_text())
+    assert results["systems"] == ["hca-deu", "hca-both", "hca-no-qr", "lora", "zero-shot"]
+    assert results["groups"] == {"Low": ["fra_Latn"]}
+    assert len(results["segments"]["fra_Latn"]["hypotheses"]["lora"]) == 6
+    report = json.loads((out / "report.json").read_text())
+    chrf = results["averages"]
+    num, den = chrf["hca-deu"]["chrf++"]["All"]["score"], chrf["hca-both"]["chrf++"]["All"]["score"]
+    expected = None if den == 0 else num / den  # random tiny models may well score 0
+    (ratio,) = [r for r in report["ratios"] if r["metric"] == "chrf++" and r["what"] == "score" and r["group"] == "All"]
+    assert ratio["zero_shot"] == num and ratio["oracle"] == den and ratio["ratio"] == pytest.approx(expected)
+    assert report["training"]["hca-deu"]["steps"] == 6 and report["training"]["hca-deu"]["source_gap"] is not None
+    assert report["trained_languages"]["hca-both"] == ["deu_Latn", "fra_Latn"]
+    text = (out / "report.md").read_text()
+    for heading in ("per source language (the layout of the paper's Table 2)", "Zero-shot / oracle",
+                    "Ablations (chrF++; the layout of the paper's Table 4)", "## Training"):
+        assert heading in text
+    assert (out / "eval" / "chart_chrfpp.png").is_file()
+
+    # Started again: nothing trained, nothing translated, same scores.
+    weights = {n: os.stat(out / "runs" / n / "bridge" / "bridge.safetensors").st_mtime_ns
+               for n in ("hca-deu", "lora")}
+    assert main(["experiment", "--config", str(path), "--out", str(out)]) == 0
+    captured = capsys.readouterr()
+    assert "trained now: none; already trained: hca-deu, hca-both, hca-no-qr, lora" in captured.out
+    assert "translated" not in captured.err and captured.err.count("from the cache") == 10
+    assert weights == {n: os.stat(out / "runs" / n / "bridge" / "bridge.safetensors").st_mtime_ns
+                       for n in ("hca-deu", "lora")}
+    assert json.loads((out / "eval" / "results.json").read_text())["averages"] == results["averages"]
+
+    # The quick version into the same folder: other settings, refused before anything loads.
+    assert main(["experiment", "--config", str(path), "--out", str(out), "--quick"]) == 2
+    err = capsys.readouterr().err
+    assert "was written for other settings of system hca-deu (they differ in: train)" in err
+    assert "need different --out folders" in err
+
+
+def test_an_interrupted_system_resumes_from_its_checkpoint(tmp_path, capsys):
+    """A run killed after its step-2 checkpoint: the next invocation finishes it from there."""
+    from babelbridge.experiments.runner import is_trained, run_dir, train_system
+
+    spec = load_experiment(tiny_experiment(tmp_path))
+    out = tmp_path / "out"
+    system = spec.systems["hca-deu"]
+    short = type(system)(system.name, system.describe, run={**system.run, "train": {**system.run["train"], "max_steps": 2}})
+    train_system(out, short)  # as if killed right after step 2: remove what only the end writes
+    import shutil
+
+    shutil.rmtree(run_dir(out, system) / "bridge")
+    (run_dir(out, system) / "config.yaml").unlink()
+    assert not is_trained(out, system)
+    train_system(out, system)
+    assert "resuming from" in capsys.readouterr().out
+    steps = [json.loads(ln)["step"] for ln in (run_dir(out, system) / "metrics.jsonl").read_text().splitlines()
+             if "loss" in json.loads(ln)]
+    assert steps == [1, 2, 3, 4, 5, 6]
+    assert json.loads((run_dir(out, system) / "timing.json").read_text())["sessions"].__len__() == 2
+
+
+def test_report_tables_averages_ratio_and_ablations_from_fake_scores(tmp_path):
+    spec = load_experiment(tiny_experiment(tmp_path))
+    langs = ["deu_Latn", "fra_Latn"]
+    fake = {  # chrF++ (score, floor) per language
+        "hca-deu": [(40.0, 20.0), (30.0, 20.0)], "hca-both": [(42.0, 20.0), (38.0, 21.0)],
+        "hca-no-qr": [(20.0, 18.0), (10.0, 9.0)], "lora": [(45.0, 15.0), (12.0, 11.0)],
+        "zero-shot": [(25.0, 24.0), (5.0, 4.0)],
+    }
+    scores = {s: {l: {"chrf++": Cell(sc, fl)} for l, (sc, fl) in zip(langs, v)} for s, v in fake.items()}
+    report = build_report(scores, languages=langs, groups={"Low": ["fra_Latn"]},
+                          ratios=[("hca-deu", "hca-both")], title="Fake")
+    summaries = {"hca-deu": TrainingSummary("hca-deu", steps=6, seconds=90.0, val_loss=2.5,
+                                            val_loss_mismatched_src=3.0, source_gap=0.5, train_pairs=80)}
+    built = build(spec, report, summaries, run={"argv": ["babelbridge", "experiment", "x"]})
+
+    # Table 2: row per system, trained languages marked, group then overall averages.
+    table = main_table(spec, report, "chrf++").splitlines()
+    assert table[0] == "| system | deu | fra | avg Low | avg All |"
+    assert table[2] == "| hca-deu | 40.00† | 30.00 | 30.00 | 35.00 |"
+    assert table[3] == "| hca-both | 42.00† | 38.00† | 38.00 | 40.00 |"
+    assert table[6] == "| zero-shot | 25.00 | 5.00 | 5.00 | 15.00 |"
+    gaps = main_table(spec, report, "chrf++", "gap").splitlines()
+    assert gaps[2] == "| hca-deu | 20.00† | 10.00 | 10.00 | 15.00 |"
+
+    # zero-shot / oracle: 35 / 40 overall, 30 / 38 on Low; gaps 15 / 19.5.
+    ratios = {(r["what"], r["group"]): r["ratio"] for r in built.data["ratios"]}
+    assert ratios[("score", "All")] == pytest.approx(35 / 40)
+    assert ratios[("score", "Low")] == pytest.approx(30 / 38)
+    assert ratios[("gap", "All")] == pytest.approx(15 / 19.5)
+    assert "| chrF++ | 30.00 / 38.00 = 78.9% | 35.00 / 40.00 = 87.5% |" in built.markdown
+
+    # Table 4: the ablation's delta against the full model, and the LLM alone.
+    (ablation,) = [r for r in built.data["ablations"] if r["system"] == "hca-no-qr"]
+    assert ablation["Low"] == {"score": 10.0, "delta_vs_full": -20.0, "gap": 1.0}
+    assert ablation["All"]["delta_vs_full"] == pytest.approx(15.0 - 35.0)
+    assert "| hca-no-qr | 10.00 | -20.00 | 1.00 | 15.00 | -20.00 | 1.50 |" in built.markdown
+    assert "| zero-shot | 5.00 | -25.00 | 1.00 | 15.00 | -20.00 | 1.00 |" in built.markdown
+    assert "| hca-deu | HCA on German | deu | 80 | 6 | 1.5 | – | 2.500 | 3.000 | 0.500 |" in built.markdown
+    assert "    babelbridge experiment x" in built.markdown
+
+
+def test_shipped_one_pair_experiment_is_valid_in_both_versions(capsys):
+    assert "one-pair" in EXPERIMENTS
+    full = load_experiment(experiment_file("one-pair"))
+    quick = load_experiment(experiment_file("one-pair"), quick=True)
+    assert list(full.systems) == ["hca-deu", "hca-arb", "hca-oracle", "hca-no-source-adapter",
+                                  "hca-no-query-residual", "lora-deu", "smollm2-alone"]
+    assert len(full.evaluation["langs"]) == 21 and full.evaluation["limit"] == 32
+    oracle = full.systems["hca-oracle"].run
+    assert oracle["data"]["mix"] == "balanced" and len(oracle["data"]["train"]) == 21
+    assert full.systems["hca-arb"].run["data"]["train"][0]["src_lang"] == "arb_Arab"
+    assert full.systems["hca-no-source-adapter"].run["bridge"]["source_adapter"] is False
+    # Every trained system has the same budget and optimiser; only the varied thing differs.
+    budgets = {(s.run["train"]["max_steps"], s.run["train"]["global_batch_size"]) for s in full.trained}
+    assert budgets == {(600, 16)}
+    assert {s.run["train"]["max_steps"] for s in quick.trained} == {40}
+    assert quick.evaluation["groups"] == {"High": ["deu_Latn", "fra_Latn", "rus_Cyrl", "arb_Arab", "hin_Deva",
+                                                   "zho_Hans"], "Low": ["swh_Latn", "tgl_Latn"]}
+    assert main(["experiment", "one-pair", "--quick", "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert "hca-oracle               trained: hca, 40 steps of 16, many languages" in out
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"systems": {"a": {"sett": {}}}}, "unknown key(s) in systems.a: sett; accepted: bridge, describe, set"),
+    ({"systems": {"a": {"set": {"bridge.bottleneck_dimm": 4}}}}, "systems.a"),
+    ({"systems": {"a": {"set": {}, "bridge": "x"}}}, "give either bridge (a trained checkpoint) or set"),
+    ({"evaluation": {"testset": "bible:test", "langs": ["deu_Latn"], "baseline": "nobody"}},
+     "evaluation.baseline 'nobody' is not a system"),
+    ({"evaluation": {"testset": "bible:test", "langs": ["deutsch-x"]}}, "evaluation.langs"),
+    ({"report": {"oracle": "nobody"}}, "report names nobody, not among the systems"),
+    ({"quick": None}, "--quick: this experiment defines no quick version"),
+])
+def test_experiment_file_mistakes_are_named(tmp_path, change, message):
+    path = tiny_experiment(tmp_path)
+    spec = yaml.safe_load(path.read_text())
+    spec.update(change)
+    if "systems" in change:
+        spec["report"] = {}
+        spec["evaluation"]["baseline"] = None
+    path.write_text(yaml.safe_dump(spec))
+    with pytest.raises(BabelBridgeError) as err:
+        load_experiment(path, quick=change == {"quick": None})
+    assert message in str(err.value)
+
+
+def test_experiment_cli_argument_mistakes(tmp_path, capsys):
+    assert main(["experiment", "one-pir", "--dry-run"]) == 2
+    assert "unknown experiment 'one-pir'; did you mean one-pair?" in capsys.readouterr().err
+    assert main(["experiment", "--dry-run"]) == 2
+    assert "give a shipped experiment NAME (one-pair) or --config PATH, not neither" in capsys.readouterr().err
+    assert main(["experiment", "one-pair"]) == 2
+    assert "--out DIR is required" in capsys.readouterr().err
+    assert main(["experiment", "--config", str(tmp_path / "missing.yaml"), "--dry-run"]) == 2
+    assert f"experiment file {tmp_path / 'missing.yaml'} does not exist" in capsys.readouterr().err
