@@ -3,6 +3,8 @@ cache, COMET through a separate Python, the report builder and `babelbridge eval
 
 import csv
 import json
+import os
+import subprocess
 import sys
 import textwrap
 from pathlib import Path
@@ -610,3 +612,23 @@ def test_eval_cli_bridge_arguments(cli, checkpoints, no_loading, tmp_path):
     (tmp_path / "file").write_text("x")
     code, _, err = cli("--bridge", alpha, "--testset", f"flores:{root}", "--langs", "de", "--out", tmp_path / "file")
     assert code == 2 and f"--out {tmp_path / 'file'} is a file; give a directory" in err
+
+
+def test_eval_reads_test_sets_and_fails_on_a_bad_group_without_importing_torch(tmp_path):
+    """The test sets are read during validation (a group naming a language the test set lacks is
+    caught after reading it), and none of that imports torch."""
+    (tmp_path / "t.tsv").write_text("Hallo\tHello\nDanke\tThanks\n")
+    code = r"""
+import sys
+from babelbridge.cli import main as m
+rc = m.main(["eval", "--bridge", "pocket-hca-deu-eng", "--testset", "tsv:t.tsv", "--langs", "de",
+             "--groups", "Low=fra_Latn", "--out", "out"])
+assert "torch" not in sys.modules and "transformers" not in sys.modules, "heavy import before validation"
+sys.exit(rc)
+"""
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1] / "src")}
+    proc = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True,
+                          timeout=60)
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr == ("babelbridge eval: error: --groups Low: fra_Latn not among the evaluated languages "
+                           "(deu_Latn)\n")

@@ -8,7 +8,6 @@ sources into translations (`translate`). Only its own parameters are trainable a
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import ClassVar, Sequence
 
 import torch
@@ -17,16 +16,9 @@ from torch import nn
 from ..backbones import FrozenDecoder, FrozenEncoder
 from ..errors import InputError
 from ..languages import get_language, normalize_language
+from ..pairs import TranslationPair  # noqa: F401 (re-exported: bridges.base.TranslationPair)
 
 BACKBONE_PREFIXES = ("encoder.", "decoder.")
-
-
-@dataclass(frozen=True)
-class TranslationPair:
-    src: str
-    tgt: str
-    src_lang: str
-    tgt_lang: str = "eng_Latn"
 
 
 class Bridge(nn.Module):

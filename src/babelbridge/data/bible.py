@@ -84,7 +84,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterator, Mapping
 
-from ..bridges.base import TranslationPair
+from ..pairs import TranslationPair
 from ..languages import UnknownLanguageError, get_language, normalize_language
 from .bible_text import clean_verse
 from .errors import DataError

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..bridges.base import TranslationPair
+from ..pairs import TranslationPair
 
 
 @dataclass(frozen=True)

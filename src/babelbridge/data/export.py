@@ -8,7 +8,7 @@ import tempfile
 from pathlib import Path
 from typing import Iterable
 
-from ..bridges.base import TranslationPair
+from ..pairs import TranslationPair
 from .errors import DataError
 
 WRITE_FORMATS = ("tsv", "jsonl")

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
-from ..bridges.base import TranslationPair
+from ..pairs import TranslationPair
 from .errors import DataError
 
 OVERLONG_POLICIES = ("truncate", "drop")

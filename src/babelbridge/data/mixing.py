@@ -18,7 +18,7 @@ import math
 import random
 from typing import Iterator, Sequence
 
-from ..bridges.base import TranslationPair
+from ..pairs import TranslationPair
 from .corpus import Corpus
 from .errors import DataError
 

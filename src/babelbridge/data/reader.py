@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from ..bridges.base import TranslationPair
+from ..pairs import TranslationPair
 from .bible import read_bible
 from .corpus import Corpus, ReadReport
 from .errors import DataError

@@ -1,0 +1,17 @@
+"""One parallel sentence pair: what the data layer reads and every bridge trains on.
+
+Kept apart from bridges/ (which imports torch) so that reading and checking corpora and test
+sets, before any model is loaded, does not import torch.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class TranslationPair:
+    src: str
+    tgt: str
+    src_lang: str
+    tgt_lang: str = "eng_Latn"
