@@ -18,13 +18,8 @@ from pathlib import Path
 
 from ..errors import BabelBridgeError, CheckpointError, InputError
 from .checks import check_device_name, check_language, check_positive
-from ..pretrained import BUILTIN_BRIDGES, builtin_bridge_path  # named --bridge values; no torch
+from ..pretrained import BUILTIN_BRIDGES, CHECKPOINT_FILES, resolve_bridge_path  # noqa: F401 (eval, serve, demo use them)
 from ..textio import FORMATS, Record, detect_format, format_record, parse_plain, read_records, split_lines
-
-# The two files of a checkpoint directory (bridges/checkpoint.py: WEIGHTS, META). Repeated
-# here because importing that module imports torch.
-CHECKPOINT_FILES = ("bridge.json", "bridge.safetensors")
-
 
 CHUNK_BATCHES = 8  # sentences per Bridge.translate call = CHUNK_BATCHES * --batch-size
 DTYPES = ("float32", "bfloat16", "float16", "auto")
@@ -96,44 +91,6 @@ def add_parser(sub) -> None:
 
 
 # ---- validation (light: no torch) -------------------------------------------------------------
-
-
-def resolve_bridge_path(name_or_path: str | os.PathLike) -> Path:
-    """The checkpoint directory that --bridge names, checked to hold a checkpoint.
-
-    Accepted: a directory with bridge.json and bridge.safetensors, or the name of a bridge
-    shipped in the package (babelbridge.pretrained).
-    """
-    text = str(name_or_path)
-    accepted = ("accepted: a bridge checkpoint directory holding " + " and ".join(CHECKPOINT_FILES)
-                + " (e.g. the bridge/ folder in a training run's output_dir)")
-    accepted += (f", or a named bridge: {', '.join(sorted(BUILTIN_BRIDGES))}" if BUILTIN_BRIDGES
-                 else "; no named bridges are built in yet")
-    if not text.strip():
-        raise CheckpointError(f"--bridge is empty; {accepted}")
-    path = Path(text).expanduser()
-    if path.is_dir():
-        missing = [f for f in CHECKPOINT_FILES if not (path / f).is_file()]
-        if missing:
-            raise CheckpointError(f"--bridge {text} is not a bridge checkpoint: missing {', '.join(missing)}; "
-                                  f"{accepted}")
-        try:
-            meta = json.loads((path / CHECKPOINT_FILES[0]).read_text(encoding="utf-8"))
-        except (json.JSONDecodeError, UnicodeDecodeError) as err:
-            raise CheckpointError(f"--bridge {text}: {CHECKPOINT_FILES[0]} is not valid JSON ({err})") from None
-        if not isinstance(meta, dict) or "method" not in meta:
-            raise CheckpointError(f"--bridge {text}: {CHECKPOINT_FILES[0]} is not a babelbridge checkpoint "
-                                  f"(no \"method\")")
-        return path
-    if text in BUILTIN_BRIDGES:
-        found = builtin_bridge_path(text)
-        if found is None:
-            raise CheckpointError(f"--bridge {text}: this installation lacks the shipped weights "
-                                  f"({text}/bridge.safetensors in the babelbridge package); {accepted}")
-        return found
-    if path.exists():
-        raise CheckpointError(f"--bridge {text} is a file, not a checkpoint directory; {accepted}")
-    raise CheckpointError(f"--bridge {text}: no such directory; {accepted}")
 
 
 @dataclass

@@ -140,7 +140,7 @@ def training_summary(out: Path, system: SystemSpec) -> TrainingSummary:
 
 
 def evaluation_systems(out: Path, spec: ExperimentSpec, *, device: str, dtype: str) -> list:
-    from ..cli.translate_cmd import resolve_bridge_path
+    from ..pretrained import resolve_bridge_path
     from ..evaluate import System
 
     systems = []
@@ -152,7 +152,7 @@ def evaluation_systems(out: Path, spec: ExperimentSpec, *, device: str, dtype: s
 
 def run_experiment(spec: ExperimentSpec, out: str | Path, *, device: str = "cpu", dtype: str = "float32",
                    log=_stderr, progress: bool = False, run_info: dict | None = None) -> ExperimentResult:
-    from ..cli.translate_cmd import resolve_bridge_path
+    from ..pretrained import resolve_bridge_path
     from ..evaluate import evaluate, load_testsets, write_results
     from ..evaluate.provenance import run_info as eval_run_info
     from ..evaluate.writer import write_json

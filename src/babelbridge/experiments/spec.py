@@ -175,9 +175,16 @@ def load_experiment(path: str | Path, *, quick: bool = False) -> ExperimentSpec:
                           dict(values.get("report") or {}), quick, path)
 
 
-def _check_evaluation(path, evaluation: dict, systems: dict[str, SystemSpec]) -> None:
-    from ..cli.checks import check_language
+def check_language(where: str, code: str) -> str:
+    from ..languages import UnknownLanguageError, normalize_language
 
+    try:
+        return normalize_language(code)
+    except UnknownLanguageError as err:
+        raise BabelBridgeError(f"{where}: {err}") from None
+
+
+def _check_evaluation(path, evaluation: dict, systems: dict[str, SystemSpec]) -> None:
     if not evaluation.get("testset"):
         _fail(path, "evaluation.testset is missing (e.g. bible:test, flores:DIR)")
     langs = evaluation.get("langs")
