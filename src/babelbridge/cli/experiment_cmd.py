@@ -9,8 +9,8 @@ from ..errors import InputError
 from .checks import check_device_name
 
 EPILOG = """examples:
-  babelbridge experiment one-pair --quick --out results/one-pair-quick
-  babelbridge experiment one-pair --out results/one-pair          # the full version; resumable
+  babelbridge experiment one-pair --quick --out results/one-pair/quick
+  babelbridge experiment one-pair --out results/one-pair/full     # the full version; resumable
   babelbridge experiment one-pair --dry-run                       # the systems and settings, nothing run
   babelbridge experiment --config my-experiment.yaml --out runs/mine
 
