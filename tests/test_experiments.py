@@ -45,7 +45,8 @@ def tiny_experiment(tmp_path: Path, *, steps: int = 6, **extra) -> Path:
         "systems": {
             "hca-deu": {"describe": "HCA on German", "set": {}},
             "hca-both": {"describe": "HCA on German twice (as if two languages)",
-                         "set": {"data.mix": "balanced",
+                         "set": {"data.mix": "balanced", "data.mix_size": 40,  # as the oracle: a size, and a
+                                 # validation set that is read whole, not mixed
                                  "data.train": [{"format": "tsv", "path": str(SMOKE_TRAIN), "src_lang": "deu_Latn"},
                                                 {"format": "tsv", "path": str(SMOKE_TRAIN), "src_lang": "fra_Latn"}]}},
             "hca-no-qr": {"describe": "without the query-residual adapter",
@@ -235,3 +236,15 @@ def test_experiment_cli_argument_mistakes(tmp_path, capsys):
     assert "--out DIR is required" in capsys.readouterr().err
     assert main(["experiment", "--config", str(tmp_path / "missing.yaml"), "--dry-run"]) == 2
     assert f"experiment file {tmp_path / 'missing.yaml'} does not exist" in capsys.readouterr().err
+
+
+def test_mix_size_without_a_mixture_is_refused_before_any_model(tmp_path):
+    from babelbridge.runconfig import load_run_config
+    from babelbridge.train.pipeline import plan_training
+
+    config = ROOT / "configs" / "smoke-tiny.yaml"
+    with pytest.raises(BabelBridgeError) as err:
+        plan_training(load_run_config(config, ["data.mix_size=10"]))
+    assert str(err.value) == ("data.mix_size applies to the weighted and balanced mixtures; set data.mix to one "
+                              "of them, or remove mix_size (concat takes every pair)")
+    plan_training(load_run_config(config, ["data.mix_size=10", "data.mix=balanced"]))  # accepted

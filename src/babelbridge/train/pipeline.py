@@ -42,6 +42,9 @@ def plan_training(run: RunConfig) -> TrainingPlan:
         raise BabelBridgeError(f"unknown data option(s) {', '.join(unknown)}; accepted: {', '.join(sorted(DATA_KEYS))}")
     if not data.get("train"):
         raise BabelBridgeError("data.train is empty: give at least one corpus (format, path, src_lang)")
+    if data.get("mix_size") is not None and data.get("mix", "concat") == "concat":
+        raise BabelBridgeError("data.mix_size applies to the weighted and balanced mixtures; set data.mix to one "
+                               "of them, or remove mix_size (concat takes every pair)")
     base = run.path.parent if run.path else Path.cwd()
 
     def specs(entries):
@@ -67,17 +70,18 @@ def load_pairs(plan: TrainingPlan, bridge: Bridge):
     cfg = bridge.config
     src_len, tgt_len = bridge.source_token_count, bridge.target_token_count  # each bridge counts its inputs
 
-    def prepare(specs, mix):
+    def prepare(specs, mix, size=None):
         corpora = [read_corpus(spec, empty_lines=empty) for spec in specs]
         for c in corpora:
             print(f"data: {c.name}: {c.report.summary()}")
-        pairs = mix_corpora(corpora, mode=mix, seed=data.get("seed", plan.train.seed), size=data.get("mix_size"))
+        pairs = mix_corpora(corpora, mode=mix, seed=data.get("seed", plan.train.seed), size=size)
         pairs, report = filter_overlong(pairs, src_len=src_len, tgt_len=tgt_len, max_src=cfg.max_source_tokens,
                                         max_tgt=cfg.max_target_tokens, policy=data.get("overlong", "truncate"))
         print(f"data: over-long pairs: {report.summary()}")
         return pairs
 
-    train = prepare(plan.train_specs, data.get("mix", "concat"))
+    # The mixture (and its size) is for training; validation sets are always read whole.
+    train = prepare(plan.train_specs, data.get("mix", "concat"), data.get("mix_size"))
     valid = prepare(plan.valid_specs, "concat") if plan.valid_specs else []
     return train, valid
 
