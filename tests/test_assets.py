@@ -111,3 +111,24 @@ def test_pocket_backbones_count_offline_and_bad_names_suggest(tmp_path, monkeypa
         load_encoder("pocket:e5-smal")
     with pytest.raises(AssetError, match="no pocket decoder 'e5-small'; pocket decoders: pocket:smollm2-135m"):
         load_decoder("pocket:e5-small")
+
+
+def test_pocket_conversion_reports_on_stderr_never_stdout(tmp_path, monkeypatch, capsys):
+    # stdout carries translations (`babelbridge translate ... > out.txt`): a first-use
+    # conversion message there would become a line of someone's output file.
+    from babelbridge.assets import pocket
+
+    monkeypatch.setenv("BABELBRIDGE_HOME", str(tmp_path))
+    monkeypatch.setattr(pocket, "fetch_asset", lambda asset, quiet=False: tmp_path / "model.gguf")
+
+    def fake_convert(source, target):
+        target.mkdir(parents=True)
+        (target / "config.json").write_text("{}")
+
+    monkeypatch.setattr(pocket, "_convert_gguf", fake_convert)
+    assert pocket.pocket_dir("smollm2-135m", "decoder") == tmp_path / "pocket" / "smollm2-135m"
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert "converting model.gguf into" in captured.err
+    assert pocket.pocket_dir("smollm2-135m", "decoder") == tmp_path / "pocket" / "smollm2-135m"  # once
+    assert capsys.readouterr().err == ""

@@ -107,7 +107,8 @@ def test_tiny_experiment_trains_evaluates_reports_and_resumes_without_redoing(tm
     assert main(["experiment", "--config", str(path), "--out", str(out)]) == 0
     captured = capsys.readouterr()
     assert "trained now: none; already trained: hca-deu, hca-both, hca-no-qr, lora" in captured.out
-    assert "translated" not in captured.err and captured.err.count("from the cache") == 10
+    # each trained system's check right after its (skipped) training, then the evaluation: 8 + 10
+    assert "translated" not in captured.err and captured.err.count("from the cache") == 18
     assert weights == {n: os.stat(out / "runs" / n / "bridge" / "bridge.safetensors").st_mtime_ns
                        for n in ("hca-deu", "lora")}
     assert json.loads((out / "eval" / "results.json").read_text())["averages"] == results["averages"]
@@ -117,6 +118,51 @@ def test_tiny_experiment_trains_evaluates_reports_and_resumes_without_redoing(tm
     err = capsys.readouterr().err
     assert "was written for other settings of system hca-deu (they differ in: train)" in err
     assert "need different --out folders" in err
+
+
+def test_a_partial_run_reports_what_is_ready_and_resumes_from_committed_files_without_weights(tmp_path, capsys):
+    """Sessions: train one system; commit the folder without weights; elsewhere, train another."""
+    import shutil
+
+    path, out = tiny_experiment(tmp_path), tmp_path / "out"
+    assert main(["experiment", "--config", str(path), "--out", str(out), "--systems", "hca-deu", "-q"]) == 0
+    assert ("trained now: hca-deu; already trained: none; not trained yet: hca-both, hca-no-qr, lora"
+            in capsys.readouterr().out)
+    results = json.loads((out / "eval" / "results.json").read_text())
+    assert results["systems"] == ["hca-deu", "zero-shot"]
+    report = json.loads((out / "report.json").read_text())
+    assert report["pending"] == ["hca-both", "hca-no-qr", "lora"]
+    assert report["ratios"] == [] and report["ablations"] == []  # their oracle and ablations are not trained
+    assert "**Not trained yet**" in (out / "report.md").read_text() and "- lora: LoRA" in (out / "report.md").read_text()
+    record = json.loads((out / "runs" / "hca-deu" / "trained.json").read_text())
+    assert record["checkpoint"] == "runs/hca-deu/bridge" and set(record["sha256"]) >= {"bridge.safetensors"}
+
+    # What git keeps: everything but the weights, in a folder elsewhere.
+    shutil.rmtree(out / "runs" / "hca-deu" / "bridge")
+    shutil.rmtree(out / "runs" / "hca-deu" / "checkpoints")
+    moved = tmp_path / "elsewhere" / "out"
+    shutil.copytree(out, moved)
+    (moved / "runs" / "hca-deu" / "config.yaml").write_text(  # its output_dir named the old folder
+        (out / "runs" / "hca-deu" / "config.yaml").read_text().replace(str(out.resolve()), str(moved.resolve())))
+    assert main(["experiment", "--config", str(path), "--out", str(moved), "--systems", "hca-no-qr"]) == 0
+    captured = capsys.readouterr()
+    assert "trained now: hca-no-qr; already trained: none; not trained yet: hca-both, lora" in captured.out
+    assert "hca-deu deu_Latn: 6 translations from the cache" in captured.err
+    again = json.loads((moved / "eval" / "results.json").read_text())
+    assert again["systems"] == ["hca-deu", "hca-no-qr", "zero-shot"]
+    assert again["averages"]["hca-deu"] == results["averages"]["hca-deu"]
+    assert [r["system"] for r in json.loads((moved / "report.json").read_text())["ablations"]
+            if r["metric"] == "chrf++"] == ["hca-deu", "hca-no-qr", "zero-shot"]
+
+    # Neither weights nor cached translations: a clear error, not a silent retraining.
+    shutil.rmtree(moved / "eval" / "cache")
+    assert main(["experiment", "--config", str(path), "--out", str(moved), "--systems", "hca-no-qr"]) == 2
+    err = capsys.readouterr().err
+    assert "system hca-deu needs translating, but its bridge" in err
+    assert "delete " + str(moved / "runs" / "hca-deu" / "trained.json") + " to train it again" in err
+    assert main(["experiment", "--config", str(path), "--out", str(moved), "--systems", "hca-de"]) == 2
+    assert ("--systems: no system 'hca-de' in tiny (did you mean hca-deu?); systems: hca-deu, hca-both, "
+            "hca-no-qr, lora, zero-shot") in capsys.readouterr().err
 
 
 def test_an_interrupted_system_resumes_from_its_checkpoint(tmp_path, capsys):

@@ -17,6 +17,7 @@ from __future__ import annotations
 import difflib
 import os
 import shutil
+import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -61,7 +62,7 @@ def pocket_dir(name: str, role: str, *, quiet: bool = False) -> Path:
     tmp = Path(tempfile.mkdtemp(prefix=f".{name}.", dir=target.parent))
     try:
         if not quiet:
-            print(f"babelbridge: converting {source.name} into {target} (once)", flush=True)
+            print(f"babelbridge: converting {source.name} into {target} (once)", file=sys.stderr, flush=True)
         if name == "e5-small":
             from .e5s1 import convert_e5s1
 

@@ -11,12 +11,15 @@ from .checks import check_device_name
 EPILOG = """examples:
   babelbridge experiment one-pair --quick --out results/one-pair/quick
   babelbridge experiment one-pair --out results/one-pair/full     # the full version; resumable
+  babelbridge experiment one-pair --out results/one-pair/full --systems hca-oracle   # one system now
   babelbridge experiment one-pair --dry-run                       # the systems and settings, nothing run
   babelbridge experiment --config my-experiment.yaml --out runs/mine
 
 Started again with the same command, an experiment continues where it stopped: trained systems
 are skipped, an interrupted training resumes from its last checkpoint, translations come from
-DIR/eval/cache. The report is DIR/report.md (the paper's tables); DIR/eval/ holds every score,
+DIR/eval/cache. Each system is translated as soon as it is trained; a trained system is recorded
+in DIR/runs/<system>/trained.json, so committing DIR without the weights (runs/*/bridge,
+runs/*/checkpoints) keeps a long experiment's progress across machines. The report is DIR/report.md (the paper's tables); DIR/eval/ holds every score,
 hypothesis and chart, DIR/runs/<system>/config.yaml the exact run config of each trained system."""
 
 
@@ -35,6 +38,9 @@ def add_parser(sub) -> None:
     p.add_argument("--config", metavar="PATH", help="an experiment file instead of a shipped NAME")
     p.add_argument("--quick", action="store_true", help="the experiment's smaller version (its quick: section)")
     p.add_argument("--out", metavar="DIR", help="output directory (created; reused to resume)")
+    p.add_argument("--systems", metavar="NAMES", help="comma-separated: train only these systems now (default: "
+                                                      "every one not trained yet); the report covers every "
+                                                      "system trained so far")
     p.add_argument("--dry-run", action="store_true", help="print the systems and their settings; run nothing")
     p.add_argument("--device", default="cpu", help="device for the evaluation (training: accelerate decides; "
                                                    "default: %(default)s)")
@@ -83,6 +89,11 @@ def run(args) -> None:
 
     check_device_name(args.device)
     spec = load_experiment(experiment_path(args), quick=args.quick)  # every check before a model loads
+    only = None
+    if args.systems is not None:
+        only = spec.check_system_names([n.strip() for n in args.systems.split(",") if n.strip()])
+        if not only:
+            raise InputError(f"--systems: no system named; systems: {', '.join(spec.systems)}")
     if args.dry_run:
         print(describe(spec))
         return
@@ -94,9 +105,10 @@ def run(args) -> None:
     check_device(args.device)
     log = (lambda message: None) if args.quiet else (lambda message: print(message, file=sys.stderr, flush=True))
     options = {k: v for k, v in vars(args).items() if k != "func"}
-    result = run_experiment(spec, args.out, device=args.device, log=log, progress=not args.quiet and sys.stderr.isatty(),
+    result = run_experiment(spec, args.out, only=only, device=args.device, log=log, progress=not args.quiet and sys.stderr.isatty(),
                             run_info={"options": options})
     out = Path(args.out)
     print(f"trained now: {', '.join(result.trained_now) or 'none'}; already trained: "
-          f"{', '.join(result.skipped) or 'none'}")
+          f"{', '.join(result.skipped) or 'none'}" + (f"; not trained yet: {', '.join(result.pending)}"
+                                                      if result.pending else ""))
     print(f"report: {out / 'report.md'}; every score and hypothesis: {out / 'eval'}")

@@ -165,7 +165,9 @@ def training_section(spec, summaries: dict) -> list[str]:
 
 
 def build(spec, report: Report, summaries: dict, *, translation: dict | None = None,
-          run: dict | None = None) -> BuiltReport:
+          run: dict | None = None, pending: dict[str, str] | None = None) -> BuiltReport:
+    """`pending`: systems of the experiment not trained yet (name -> description), listed so a
+    partial report says what it lacks."""
     out = [f"# {report.title}", ""]
     if spec.quick:
         out += ["**Quick version** (`--quick`): fewer training steps and test segments than the full "
@@ -174,6 +176,9 @@ def build(spec, report: Report, summaries: dict, *, translation: dict | None = N
         out += ["Made with:", "", "    " + " ".join(run["argv"]), ""]
     out += [*report.notes, ""]
     out += ["Systems:", ""] + [f"- **{s.name}**: {s.describe}" for s in spec.systems.values()] + [""]
+    if pending:
+        out += ["**Not trained yet**, so not in the tables below (the same command trains them; "
+                "`--systems NAME` trains one):", ""] + [f"- {name}: {text}" for name, text in pending.items()] + [""]
     for m in report.metrics:
         name = metric_name(m)
         out += [f"## {name} per source language (the layout of the paper's Table 2)", "",
@@ -190,7 +195,7 @@ def build(spec, report: Report, summaries: dict, *, translation: dict | None = N
     out += ["## Time", "", f"Training: {train_minutes:.1f} min in all (summed over sessions). Translating: "
             f"{seconds / 60:.1f} min in this invocation (cached translations take none). Machine and versions: "
             f"eval/run.json.", ""]
-    data = {"experiment": spec.name, "quick": spec.quick, "ratios": ratio_data, "ablations": ablation_data,
+    data = {"experiment": spec.name, "quick": spec.quick, "pending": list(pending or {}), "ratios": ratio_data, "ablations": ablation_data,
             "training": {k: vars(v) for k, v in summaries.items()},
             "trained_languages": {s: trained_languages(spec, s) for s in spec.systems},
             "averages": report.to_dict()["averages"], "translation_seconds": seconds,

@@ -1,17 +1,20 @@
-"""Run an experiment: train each system that is not trained yet, evaluate all, write the report.
+"""Run an experiment: train each system that is not trained yet, translate with it, write the report.
 
 Layout of the output directory:
 
     runs/<system>/config.yaml   the system's whole run config (`babelbridge train` reproduces it)
-    runs/<system>/...           the trainer's run: checkpoints, metrics.jsonl, bridge/
+    runs/<system>/...           the trainer's run: checkpoints/, metrics.jsonl, bridge/
     runs/<system>/timing.json   wall seconds spent training, summed over sessions
+    runs/<system>/trained.json  written when training ends: the bridge's checksums (its identity)
     eval/                       `babelbridge eval`'s files: results.md/.csv/.json, charts, cache/
     report.md, report.json      the experiment's own report (the experiment's report builder)
 
-Nothing is redone: a system whose bridge/ exists is trained; an interrupted training resumes
-from its last checkpoint (the trainer's own resume); translations come from eval/cache. So a
-run killed at any point, started again with the same command, continues where it stopped.
-A runs/<system> trained with other settings (e.g. --quick into a full run's folder) is an error,
+Nothing is redone: a system with trained.json is trained; an interrupted training resumes from
+its last checkpoint (the trainer's own resume); translations come from eval/cache. A system is
+translated as soon as it is trained, before the next one starts: the small files (trained.json,
+metrics, eval/cache) are what a results folder keeps in git, not the bridges' weights, so an
+experiment longer than one session moves on from whatever the last session committed. A
+runs/<system> trained with other settings (e.g. --quick into a full run's folder) is an error,
 never silently mixed.
 """
 
@@ -31,6 +34,7 @@ from ..textio import atomic_output
 from .spec import ExperimentSpec, SystemSpec
 
 WEIGHTS = "bridge.safetensors"
+TRAINED = "trained.json"
 
 
 @dataclass
@@ -52,6 +56,7 @@ class ExperimentResult:
     out: Path
     trained_now: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
+    pending: list[str] = field(default_factory=list)  # not trained yet: left out of the report
     summaries: dict[str, TrainingSummary] = field(default_factory=dict)
     evaluation: object | None = None  # evaluate.runner.Evaluation
 
@@ -78,7 +83,34 @@ def _comparable(run: dict) -> dict:
 
 
 def is_trained(out: Path, system: SystemSpec) -> bool:
-    return (run_dir(out, system) / "bridge" / WEIGHTS).is_file()
+    folder = run_dir(out, system)
+    return (folder / TRAINED).is_file() or (folder / "bridge" / WEIGHTS).is_file()
+
+
+def record_trained(out: Path, system: SystemSpec) -> dict:
+    """runs/<system>/trained.json: the finished bridge's checksums, written once.
+
+    The evaluation cache keys a system's translations by these (and a folder-relative path), so
+    they stay valid after the weights are gone or the folder has moved."""
+    from ..evaluate.cache import checkpoint_identity
+
+    folder = run_dir(out, system)
+    record_file = folder / TRAINED
+    if record_file.is_file():
+        record = json.loads(record_file.read_text(encoding="utf-8"))
+        if (folder / "bridge" / WEIGHTS).is_file():
+            now = checkpoint_identity(folder / "bridge")["sha256"]
+            if now != record["sha256"]:
+                raise BabelBridgeError(
+                    f"{folder / 'bridge'} is not the bridge {record_file} describes (its checksums differ): it was "
+                    f"retrained or edited. Delete {record_file} (and {out / 'eval' / 'cache'} entries of "
+                    f"{system.name}, or the whole cache) to use it")
+        return record
+    record = {"system": system.name, "checkpoint": f"runs/{system.name}/bridge",
+              "sha256": checkpoint_identity(folder / "bridge")["sha256"]}
+    with atomic_output(record_file) as f:
+        f.write(json.dumps(record, indent=1) + "\n")
+    return record
 
 
 def check_run_dir(out: Path, system: SystemSpec) -> None:
@@ -139,21 +171,42 @@ def training_summary(out: Path, system: SystemSpec) -> TrainingSummary:
     return summary
 
 
-def evaluation_systems(out: Path, spec: ExperimentSpec, *, device: str, dtype: str) -> list:
-    from ..pretrained import resolve_bridge_path
+def trained_system(out: Path, system: SystemSpec, *, device: str, dtype: str):
+    """An evaluation System for a trained one; it loads the bridge only for an uncached translation."""
     from ..evaluate import System
 
-    systems = []
-    for s in spec.systems.values():
-        path = run_dir(out, s) / "bridge" if s.trained else resolve_bridge_path(s.bridge)
-        systems.append(System.from_checkpoint(s.name, path, device=device, dtype=dtype))
-    return systems
+    record, weights = record_trained(out, system), run_dir(out, system) / "bridge"
+
+    def load():
+        if not (weights / WEIGHTS).is_file():
+            raise BabelBridgeError(
+                f"system {system.name} needs translating, but its bridge ({weights}) is not here: the weights "
+                f"of a finished run are not kept with the results (only {TRAINED} and the translations in "
+                f"{out / 'eval' / 'cache'}). Restore {weights}, or delete {run_dir(out, system) / TRAINED} "
+                f"to train it again")
+        from .. import bridges
+
+        return bridges.load_bridge(weights, device=device, dtype=dtype)
+
+    identity = {"checkpoint": record["checkpoint"], "sha256": record["sha256"], "dtype": dtype}
+    return System(system.name, identity, load)
 
 
-def run_experiment(spec: ExperimentSpec, out: str | Path, *, device: str = "cpu", dtype: str = "float32",
-                   log=_stderr, progress: bool = False, run_info: dict | None = None) -> ExperimentResult:
+def given_system(system: SystemSpec, *, device: str, dtype: str):
+    from ..evaluate import System
     from ..pretrained import resolve_bridge_path
-    from ..evaluate import evaluate, load_testsets, write_results
+
+    return System.from_checkpoint(system.name, resolve_bridge_path(system.bridge), device=device, dtype=dtype)
+
+
+def run_experiment(spec: ExperimentSpec, out: str | Path, *, only: list[str] | None = None, device: str = "cpu",
+                   dtype: str = "float32", log=_stderr, progress: bool = False,
+                   run_info: dict | None = None) -> ExperimentResult:
+    """Train the systems in `only` (default: all) that are not trained, translating each as it
+    finishes; then score and report every system that is ready (trained or given)."""
+    from ..pretrained import resolve_bridge_path
+    from ..evaluate import evaluate, load_testsets, translate_all, write_results
+    from ..evaluate.cache import TranslationCache
     from ..evaluate.provenance import run_info as eval_run_info
     from ..evaluate.writer import write_json
     from . import report as experiment_report
@@ -167,24 +220,34 @@ def run_experiment(spec: ExperimentSpec, out: str | Path, *, device: str = "cpu"
         if not system.trained:
             resolve_bridge_path(system.bridge)
     testsets = load_testsets(ev_cfg["testset"], ev_cfg["langs"], ev_cfg["tgt_lang"], ev_cfg["limit"])
-
-    result = ExperimentResult(out)
-    for i, system in enumerate(spec.trained, 1):
-        if is_trained(out, system):
-            log(f"[{i}/{len(spec.trained)}] {system.name}: trained already ({run_dir(out, system)}/bridge), skipped")
-            result.skipped.append(system.name)
-            continue
-        log(f"[{i}/{len(spec.trained)}] {system.name}: training ({system.describe})")
-        seconds = train_system(out, system, log)
-        log(f"[{i}/{len(spec.trained)}] {system.name}: trained in {seconds / 60:.1f} min")
-        result.trained_now.append(system.name)
-    result.summaries = {s.name: training_summary(out, s) for s in spec.trained}
-
     generation = {"num_beams": ev_cfg["beam"], "max_new_tokens": ev_cfg["max_new_tokens"],
                   "truncate": ev_cfg["truncate"]}
-    systems = evaluation_systems(out, spec, device=device, dtype=dtype)
-    ev = evaluate(systems, testsets, metrics=ev_cfg["metrics"], baseline=ev_cfg["baseline"],
-                  groups=ev_cfg["groups"], ratios=experiment_report.ratios(spec), generation=generation,
+    cache = TranslationCache(out / "eval" / "cache")
+
+    result = ExperimentResult(out)
+    to_train = [s for s in spec.trained if only is None or s.name in only]
+    for i, system in enumerate(to_train, 1):
+        where = f"[{i}/{len(to_train)}] {system.name}"
+        if is_trained(out, system):
+            log(f"{where}: trained already ({run_dir(out, system)}), skipped")
+            result.skipped.append(system.name)
+        else:
+            log(f"{where}: training ({system.describe})")
+            seconds = train_system(out, system, log)
+            log(f"{where}: trained in {seconds / 60:.1f} min")
+            result.trained_now.append(system.name)
+        # Translated now, while its weights are surely here (see the module's docstring).
+        translate_all([trained_system(out, system, device=device, dtype=dtype)], testsets, generation=generation,
+                      batch_size=ev_cfg["batch_size"], cache=cache, log=log, progress=progress)
+
+    ready = [s.name for s in spec.systems.values() if not s.trained or is_trained(out, s)]
+    result.pending = [s.name for s in spec.trained if s.name not in ready]
+    shown = spec.restricted(ready)
+    result.summaries = {s.name: training_summary(out, s) for s in shown.trained}
+    systems = [trained_system(out, s, device=device, dtype=dtype) if s.trained
+               else given_system(s, device=device, dtype=dtype) for s in shown.systems.values()]
+    ev = evaluate(systems, testsets, metrics=ev_cfg["metrics"], baseline=shown.evaluation["baseline"],
+                  groups=ev_cfg["groups"], ratios=experiment_report.ratios(shown), generation=generation,
                   batch_size=ev_cfg["batch_size"], cache_dir=out / "eval" / "cache", log=log, progress=progress,
                   title=spec.title)
     info = eval_run_info(device, **(run_info or {}), experiment=spec.name, quick=spec.quick,
@@ -192,7 +255,8 @@ def run_experiment(spec: ExperimentSpec, out: str | Path, *, device: str = "cpu"
                          generation=generation, testsets={ts.name: ts.identity for ts in testsets},
                          signatures=ev.signatures, translation=ev.translation)
     write_results(out / "eval", ev.report, segments=ev.segments(), run=info)
-    built = experiment_report.build(spec, ev.report, result.summaries, translation=ev.translation, run=info)
+    built = experiment_report.build(shown, ev.report, result.summaries, translation=ev.translation, run=info,
+                                    pending={n: spec.systems[n].describe for n in result.pending})
     with atomic_output(out / "report.md") as f:
         f.write(built.markdown)
     write_json(out / "report.json", built.data)

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import copy
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import yaml
@@ -66,6 +66,31 @@ class ExperimentSpec:
     @property
     def trained(self) -> list[SystemSpec]:
         return [s for s in self.systems.values() if s.trained]
+
+    def restricted(self, names) -> ExperimentSpec:
+        """The experiment with only these systems (e.g. those trained so far): report roles and
+        the baseline that name another system are dropped, so the report shows what it can."""
+        keep = set(names)
+        report = {k: v for k, v in self.report.items() if k not in ("ablations",) and (
+            k in ("paper", "ablation_groups") or v in keep)}
+        if self.report.get("ablations"):
+            report["ablations"] = [s for s in self.report["ablations"] if s in keep]
+        evaluation = dict(self.evaluation)
+        if evaluation.get("baseline") not in keep:
+            evaluation["baseline"] = None
+        return replace(self, systems={n: s for n, s in self.systems.items() if n in keep}, evaluation=evaluation,
+                       report=report)
+
+    def check_system_names(self, names: list[str], where: str = "--systems") -> list[str]:
+        import difflib
+
+        for name in names:
+            if name not in self.systems:
+                close = difflib.get_close_matches(name, list(self.systems), n=3, cutoff=0.75)
+                raise BabelBridgeError(f"{where}: no system {name!r} in {self.name}"
+                                       + (f" (did you mean {', '.join(close)}?)" if close else "")
+                                       + f"; systems: {', '.join(self.systems)}")
+        return names
 
 
 def _fail(path, message: str):
