@@ -135,6 +135,8 @@ def test_a_partial_run_reports_what_is_ready_and_resumes_from_committed_files_wi
     assert report["ratios"] == [] and report["ablations"] == []  # their oracle and ablations are not trained
     assert "**Not trained yet**" in (out / "report.md").read_text() and "- lora: LoRA" in (out / "report.md").read_text()
     record = json.loads((out / "runs" / "hca-deu" / "trained.json").read_text())
+    timed = json.loads((out / "eval" / "translation_seconds.json").read_text())
+    assert sorted(timed) == ["hca-deu", "zero-shot"] and sorted(timed["hca-deu"]) == ["deu_Latn", "fra_Latn"]
     assert record["checkpoint"] == "runs/hca-deu/bridge" and set(record["sha256"]) >= {"bridge.safetensors"}
 
     # What git keeps: everything but the weights, in a folder elsewhere.
@@ -149,6 +151,8 @@ def test_a_partial_run_reports_what_is_ready_and_resumes_from_committed_files_wi
     assert "trained now: hca-no-qr; already trained: none; not trained yet: hca-both, lora" in captured.out
     assert "hca-deu deu_Latn: 6 translations from the cache" in captured.err
     again = json.loads((moved / "eval" / "results.json").read_text())
+    timed_again = json.loads((moved / "eval" / "translation_seconds.json").read_text())
+    assert timed_again["hca-deu"] == timed["hca-deu"] and sorted(timed_again) == ["hca-deu", "hca-no-qr", "zero-shot"]
     assert again["systems"] == ["hca-deu", "hca-no-qr", "zero-shot"]
     assert again["averages"]["hca-deu"] == results["averages"]["hca-deu"]
     assert [r["system"] for r in json.loads((moved / "report.json").read_text())["ablations"]
@@ -200,7 +204,8 @@ def test_report_tables_averages_ratio_and_ablations_from_fake_scores(tmp_path):
                           ratios=[("hca-deu", "hca-both")], title="Fake")
     summaries = {"hca-deu": TrainingSummary("hca-deu", steps=6, seconds=90.0, val_loss=2.5,
                                             val_loss_mismatched_src=3.0, source_gap=0.5, train_pairs=80)}
-    built = build(spec, report, summaries, run={"argv": ["babelbridge", "experiment", "x"]})
+    built = build(spec, report, summaries, run={"argv": ["babelbridge", "experiment", "x"]},
+                  translation={"hca-deu": {"deu_Latn": 60.0, "fra_Latn": 30.0}, "zero-shot": {"deu_Latn": 12.0}})
 
     # Table 2: row per system, trained languages marked, group then overall averages.
     table = main_table(spec, report, "chrf++").splitlines()
@@ -226,6 +231,8 @@ def test_report_tables_averages_ratio_and_ablations_from_fake_scores(tmp_path):
     assert "| zero-shot | 5.00 | -25.00 | 1.00 | 15.00 | -20.00 | 1.00 |" in built.markdown
     assert "| hca-deu | HCA on German | deu | 80 | 6 | 1.5 | – | 2.500 | 3.000 | 0.500 |" in built.markdown
     assert "    babelbridge experiment x" in built.markdown
+    assert ("Training: 1.5 min in all. Translating every test set: 1.7 min in all; hca-deu 1.5, hca-both 0.0, "
+            "hca-no-qr 0.0, lora 0.0, zero-shot 0.2 min.") in built.markdown
 
 
 def test_shipped_one_pair_experiment_is_valid_in_both_versions(capsys):

@@ -190,14 +190,18 @@ def build(spec, report: Report, summaries: dict, *, translation: dict | None = N
     ratio_lines, ratio_data = ratio_section(spec, report)
     ablation_lines, ablation_data = ablation_section(spec, report)
     out += ratio_lines + ablation_lines + training_section(spec, summaries)
-    seconds = sum(v.get("seconds", 0.0) for by_set in (translation or {}).values() for v in by_set.values())
+    # translation: system -> test set -> seconds it took when really translated (any session)
+    per_system = {name: sum((translation or {}).get(name, {}).values()) for name in spec.systems}
+    seconds = sum(per_system.values())
     train_minutes = sum(t.seconds or 0.0 for t in summaries.values()) / 60
-    out += ["## Time", "", f"Training: {train_minutes:.1f} min in all (summed over sessions). Translating: "
-            f"{seconds / 60:.1f} min in this invocation (cached translations take none). Machine and versions: "
-            f"eval/run.json.", ""]
+    out += ["## Time", "", f"Training: {train_minutes:.1f} min in all. Translating every test set: "
+            f"{seconds / 60:.1f} min in all; "
+            + ", ".join(f"{n} {v / 60:.1f}" for n, v in per_system.items()) + " min. Summed over sessions; "
+            "machine and versions of the last: eval/run.json.", ""]
     data = {"experiment": spec.name, "quick": spec.quick, "pending": list(pending or {}), "ratios": ratio_data, "ablations": ablation_data,
             "training": {k: vars(v) for k, v in summaries.items()},
             "trained_languages": {s: trained_languages(spec, s) for s in spec.systems},
             "averages": report.to_dict()["averages"], "translation_seconds": seconds,
+            "translation_seconds_by_system": per_system,
             "training_minutes": train_minutes}
     return BuiltReport("\n".join(out).rstrip() + "\n", data)

@@ -171,6 +171,24 @@ def training_summary(out: Path, system: SystemSpec) -> TrainingSummary:
     return summary
 
 
+TRANSLATION_TIME = "translation_seconds.json"
+
+
+def record_translation_time(out: Path, info: dict) -> dict:
+    """eval/translation_seconds.json: seconds each system took per test set when it was really
+    translated (a cache hit takes none), kept across sessions for the report's time section."""
+    path = out / "eval" / TRANSLATION_TIME
+    recorded = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+    fresh = {(s, t): v["seconds"] for s, by_set in info.items() for t, v in by_set.items() if not v["cached"]}
+    if fresh:
+        for (system, testset), seconds in fresh.items():
+            recorded.setdefault(system, {})[testset] = seconds
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with atomic_output(path) as f:
+            f.write(json.dumps(recorded, indent=1, sort_keys=True) + "\n")
+    return recorded
+
+
 def trained_system(out: Path, system: SystemSpec, *, device: str, dtype: str):
     """An evaluation System for a trained one; it loads the bridge only for an uncached translation."""
     from ..evaluate import System
@@ -237,8 +255,10 @@ def run_experiment(spec: ExperimentSpec, out: str | Path, *, only: list[str] | N
             log(f"{where}: trained in {seconds / 60:.1f} min")
             result.trained_now.append(system.name)
         # Translated now, while its weights are surely here (see the module's docstring).
-        translate_all([trained_system(out, system, device=device, dtype=dtype)], testsets, generation=generation,
-                      batch_size=ev_cfg["batch_size"], cache=cache, log=log, progress=progress)
+        _, info = translate_all([trained_system(out, system, device=device, dtype=dtype)], testsets,
+                                generation=generation, batch_size=ev_cfg["batch_size"], cache=cache, log=log,
+                                progress=progress)
+        record_translation_time(out, info)
 
     ready = [s.name for s in spec.systems.values() if not s.trained or is_trained(out, s)]
     result.pending = [s.name for s in spec.trained if s.name not in ready]
@@ -255,7 +275,8 @@ def run_experiment(spec: ExperimentSpec, out: str | Path, *, only: list[str] | N
                          generation=generation, testsets={ts.name: ts.identity for ts in testsets},
                          signatures=ev.signatures, translation=ev.translation)
     write_results(out / "eval", ev.report, segments=ev.segments(), run=info)
-    built = experiment_report.build(shown, ev.report, result.summaries, translation=ev.translation, run=info,
+    seconds = record_translation_time(out, ev.translation)
+    built = experiment_report.build(shown, ev.report, result.summaries, translation=seconds, run=info,
                                     pending={n: spec.systems[n].describe for n in result.pending})
     with atomic_output(out / "report.md") as f:
         f.write(built.markdown)
