@@ -370,3 +370,51 @@ def test_training_the_prompted_baseline_is_refused_before_loading(capsys, tmp_pa
     code, _, err = run_cli(capsys, "train", path)
     assert code == 2
     assert err.startswith("babelbridge train: error: method prompted has no trainable parameters: nothing to train")
+
+
+# ---- the training loss: the LM head only where answers are scored ------------------------------
+
+
+def _labels_loss(bridge, batch):
+    """transformers' own loss from labels= (the head on every position): the reference."""
+    return bridge.decoder.model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"],
+                                labels=batch["labels"], use_cache=False).loss
+
+
+def _loss_and_grads(bridge, loss_fn, batch):
+    bridge.zero_grad(set_to_none=True)
+    loss = loss_fn(batch)
+    loss.backward()
+    return loss.detach(), {n: p.grad.clone() for n, p in bridge.trainable_named_parameters() if p.grad is not None}
+
+
+@pytest.mark.parametrize("method", ["lora", "hca"])
+def test_answer_loss_is_the_labels_loss_with_the_head_on_answers_only(method):
+    if method == "lora":
+        bridge = lora()
+        reference = lambda batch: _labels_loss(bridge, batch)  # noqa: E731
+    else:
+        torch.manual_seed(0)
+        bridge = build_bridge("hca", load_encoder("tiny-random:m2m100"), load_decoder("tiny-random:qwen3"),
+                              {"bottleneck_dim": 8})
+
+        def reference(batch):
+            with bridge.attached(bridge.encode_source(batch["source_ids"], batch["source_mask"])):
+                return _labels_loss(bridge, batch)
+    bridge.eval()  # no dropout: both passes see the same network
+    batch = bridge.collate(PAIRS)
+    first = int((batch["labels"] != -100).any(dim=0).nonzero()[0])
+    assert first > 1 and (batch["labels"] == -100).any(dim=1).all()  # prompts and pads are skipped
+    # A first step so that every trainable weight (LoRA's B, HCA's gates) has moved off its
+    # zero start and the gradients below are not trivially zero.
+    optimizer = torch.optim.SGD([p for _, p in bridge.trainable_named_parameters()], lr=0.5)
+    bridge.loss(batch).backward()
+    optimizer.step()
+
+    ours, ours_grads = _loss_and_grads(bridge, bridge.loss, batch)
+    ref, ref_grads = _loss_and_grads(bridge, reference, batch)
+    torch.testing.assert_close(ours, ref, rtol=1e-5, atol=1e-6)
+    assert ours_grads.keys() == ref_grads.keys() and len(ours_grads) > 0
+    for name, grad in ours_grads.items():
+        torch.testing.assert_close(grad, ref_grads[name], rtol=1e-4, atol=1e-6, msg=name)
+    assert any(g.abs().max() > 0 for g in ours_grads.values())

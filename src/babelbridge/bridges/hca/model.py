@@ -155,15 +155,8 @@ class HCABridge(Bridge):
 
     def loss(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
         memory = self.encode_source(batch["source_ids"], batch["source_mask"])
-        device = self.decoder.model.device
         with self.attached(memory):
-            out = self.decoder.model(
-                input_ids=batch["input_ids"].to(device),
-                attention_mask=batch["attention_mask"].to(device),
-                labels=batch["labels"].to(device),
-                use_cache=False,
-            )
-        return out.loss
+            return self.decoder.answer_loss(batch["input_ids"], batch["attention_mask"], batch["labels"])
 
     # ---- generation ---------------------------------------------------------------------------
     def generate_batch(self, texts: list[str], src_lang: str, tgt_lang: str, **generation) -> list[str]:

@@ -73,10 +73,7 @@ class PromptedBridge(Bridge):
         return {"input_ids": input_ids, "attention_mask": attention_mask, "labels": label_ids}
 
     def loss(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
-        device = self.decoder.model.device
-        return self.decoder.model(input_ids=batch["input_ids"].to(device),
-                                  attention_mask=batch["attention_mask"].to(device),
-                                  labels=batch["labels"].to(device), use_cache=False).loss
+        return self.decoder.answer_loss(batch["input_ids"], batch["attention_mask"], batch["labels"])
 
     # ---- generation ---------------------------------------------------------------------------
     def generate_batch(self, texts: list[str], src_lang: str, tgt_lang: str, **generation) -> list[str]:
