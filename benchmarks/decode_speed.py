@@ -335,7 +335,7 @@ def training_step(bridge, args, device) -> dict | None:
 
 
 # ---- reporting ----------------------------------------------------------------------------------
-def environment(device, argv: list[str]) -> dict:
+def environment(device, argv: list[str], script: str = "benchmarks/decode_speed.py") -> dict:
     import torch
     import transformers
 
@@ -348,7 +348,7 @@ def environment(device, argv: list[str]) -> dict:
         gpu = f"{props.name} ({props.total_memory / 2**30:.0f} GiB)"
     return {
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "command": shlex.join(["python", "benchmarks/decode_speed.py", *argv]),
+        "command": shlex.join(["python", script, *argv]),
         "machine": {"platform": platform.platform(), "cpu": cpu, "cpu_count": os.cpu_count(),
                     "torch_threads": torch.get_num_threads(), "gpu": gpu,
                     "load_average_1m": round(os.getloadavg()[0], 2)},

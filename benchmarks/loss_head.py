@@ -82,8 +82,7 @@ def main(argv: list[str]) -> None:
                      "ratio_median": round(statistics.median(new) / statistics.median(old), 3)})
         print(f"{name}: answer_loss {statistics.median(new):.2f} s, labels= {statistics.median(old):.2f} s, "
               f"ratio {rows[-1]['ratio_median']}", flush=True)
-    env = environment(torch.device("cpu"), argv)
-    env["command"] = env["command"].replace("decode_speed.py", "loss_head.py")
+    env = environment(torch.device("cpu"), argv, script="benchmarks/loss_head.py")
     report = {"environment": env, "rows": rows}
     out = Path(__file__).resolve().parent / "results"
     stem = out / f"loss_head-{datetime.now(timezone.utc):%Y%m%d-%H%M}"

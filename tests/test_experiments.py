@@ -205,7 +205,7 @@ def test_report_tables_averages_ratio_and_ablations_from_fake_scores(tmp_path):
     summaries = {"hca-deu": TrainingSummary("hca-deu", steps=6, seconds=90.0, val_loss=2.5,
                                             val_loss_mismatched_src=3.0, source_gap=0.5, train_pairs=80)}
     built = build(spec, report, summaries, run={"argv": ["babelbridge", "experiment", "x"]},
-                  translation={"hca-deu": {"deu_Latn": 60.0, "fra_Latn": 30.0}, "zero-shot": {"deu_Latn": 12.0}})
+                  translation_seconds={"hca-deu": {"deu_Latn": 60.0, "fra_Latn": 30.0}, "zero-shot": {"deu_Latn": 12.0}})
 
     # Table 2: row per system, trained languages marked, group then overall averages.
     table = main_table(spec, report, "chrf++").splitlines()

@@ -63,10 +63,9 @@ class FrozenDecoder(nn.Module):
         """Mean next-token cross-entropy over the labelled tokens (-100: not scored), as
         transformers computes it from `labels=`, but with the LM head applied only from the
         batch's first labelled position on. Given labels, transformers projects every position
-        onto the vocabulary and upcasts those logits to fp32, prompt included: with Qwen3's 152k
-        tokens and a prompt that holds the source (the LoRA baseline) that is most of a step's
-        activation memory. On SmolLM2 (49k) the step is 3-8% faster on a CPU
-        (benchmarks/loss_head.py)."""
+        onto the vocabulary and upcasts those logits to fp32, prompt included; the prompt is
+        long when it holds the source (the LoRA baseline) and the vocabulary large in Qwen3
+        (152k). On SmolLM2 (49k) a CPU step was 3-8% faster in one run (benchmarks/loss_head.py)."""
         device = self.model.device
         input_ids, attention_mask, labels = (t.to(device) for t in (input_ids, attention_mask, labels))
         scored = (labels != -100).any(dim=0).nonzero()

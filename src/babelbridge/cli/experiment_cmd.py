@@ -19,8 +19,9 @@ Started again with the same command, an experiment continues where it stopped: t
 are skipped, an interrupted training resumes from its last checkpoint, translations come from
 DIR/eval/cache. Each system is translated as soon as it is trained; a trained system is recorded
 in DIR/runs/<system>/trained.json, so committing DIR without the weights (runs/*/bridge,
-runs/*/checkpoints) keeps a long experiment's progress across machines. The report is DIR/report.md (the paper's tables); DIR/eval/ holds every score,
-hypothesis and chart, DIR/runs/<system>/config.yaml the exact run config of each trained system."""
+runs/*/checkpoints) keeps a long experiment's progress across machines. The report is
+DIR/report.md (the paper's tables); DIR/eval/ holds every score, hypothesis and chart,
+DIR/runs/<system>/config.yaml the exact run config of each trained system."""
 
 
 def add_parser(sub) -> None:

@@ -164,16 +164,18 @@ def training_section(spec, summaries: dict) -> list[str]:
             "reads the source at all.", ""]
 
 
-def build(spec, report: Report, summaries: dict, *, translation: dict | None = None,
+def build(spec, report: Report, summaries: dict, *, translation_seconds: dict | None = None,
           run: dict | None = None, pending: dict[str, str] | None = None) -> BuiltReport:
-    """`pending`: systems of the experiment not trained yet (name -> description), listed so a
-    partial report says what it lacks."""
+    """translation_seconds: system -> test set -> seconds it took when really translated (any
+    session). pending: systems not trained yet (name -> description), listed so a partial
+    report says what it lacks."""
     out = [f"# {report.title}", ""]
     if spec.quick:
         out += ["**Quick version** (`--quick`): fewer training steps and test segments than the full "
                 "experiment; a smoke test of the pipeline, not a result.", ""]
     if run and run.get("argv"):
-        out += ["Made with:", "", "    " + " ".join(run["argv"]), ""]
+        out += ["Made with (the last invocation; each trained system's exact run config is "
+                "runs/<system>/config.yaml):", "", "    " + " ".join(run["argv"]), ""]
     out += [*report.notes, ""]
     out += ["Systems:", ""] + [f"- **{s.name}**: {s.describe}" for s in spec.systems.values()] + [""]
     if pending:
@@ -190,8 +192,7 @@ def build(spec, report: Report, summaries: dict, *, translation: dict | None = N
     ratio_lines, ratio_data = ratio_section(spec, report)
     ablation_lines, ablation_data = ablation_section(spec, report)
     out += ratio_lines + ablation_lines + training_section(spec, summaries)
-    # translation: system -> test set -> seconds it took when really translated (any session)
-    per_system = {name: sum((translation or {}).get(name, {}).values()) for name in spec.systems}
+    per_system = {name: sum((translation_seconds or {}).get(name, {}).values()) for name in spec.systems}
     seconds = sum(per_system.values())
     train_minutes = sum(t.seconds or 0.0 for t in summaries.values()) / 60
     out += ["## Time", "", f"Training: {train_minutes:.1f} min in all. Translating every test set: "

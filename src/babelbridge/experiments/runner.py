@@ -243,6 +243,14 @@ def run_experiment(spec: ExperimentSpec, out: str | Path, *, only: list[str] | N
     cache = TranslationCache(out / "eval" / "cache")
 
     result = ExperimentResult(out)
+    built_systems: dict = {}  # one System each: a trained one's weights are hashed once
+
+    def system_for(s: SystemSpec):
+        if s.name not in built_systems:
+            built_systems[s.name] = (trained_system(out, s, device=device, dtype=dtype) if s.trained
+                                     else given_system(s, device=device, dtype=dtype))
+        return built_systems[s.name]
+
     to_train = [s for s in spec.trained if only is None or s.name in only]
     for i, system in enumerate(to_train, 1):
         where = f"[{i}/{len(to_train)}] {system.name}"
@@ -255,17 +263,15 @@ def run_experiment(spec: ExperimentSpec, out: str | Path, *, only: list[str] | N
             log(f"{where}: trained in {seconds / 60:.1f} min")
             result.trained_now.append(system.name)
         # Translated now, while its weights are surely here (see the module's docstring).
-        _, info = translate_all([trained_system(out, system, device=device, dtype=dtype)], testsets,
-                                generation=generation, batch_size=ev_cfg["batch_size"], cache=cache, log=log,
-                                progress=progress)
+        _, info = translate_all([system_for(system)], testsets, generation=generation,
+                                batch_size=ev_cfg["batch_size"], cache=cache, log=log, progress=progress)
         record_translation_time(out, info)
 
     ready = [s.name for s in spec.systems.values() if not s.trained or is_trained(out, s)]
     result.pending = [s.name for s in spec.trained if s.name not in ready]
     shown = spec.restricted(ready)
     result.summaries = {s.name: training_summary(out, s) for s in shown.trained}
-    systems = [trained_system(out, s, device=device, dtype=dtype) if s.trained
-               else given_system(s, device=device, dtype=dtype) for s in shown.systems.values()]
+    systems = [system_for(s) for s in shown.systems.values()]
     ev = evaluate(systems, testsets, metrics=ev_cfg["metrics"], baseline=shown.evaluation["baseline"],
                   groups=ev_cfg["groups"], ratios=experiment_report.ratios(shown), generation=generation,
                   batch_size=ev_cfg["batch_size"], cache_dir=out / "eval" / "cache", log=log, progress=progress,
@@ -275,8 +281,8 @@ def run_experiment(spec: ExperimentSpec, out: str | Path, *, only: list[str] | N
                          generation=generation, testsets={ts.name: ts.identity for ts in testsets},
                          signatures=ev.signatures, translation=ev.translation)
     write_results(out / "eval", ev.report, segments=ev.segments(), run=info)
-    seconds = record_translation_time(out, ev.translation)
-    built = experiment_report.build(shown, ev.report, result.summaries, translation=seconds, run=info,
+    built = experiment_report.build(shown, ev.report, result.summaries, run=info,
+                                    translation_seconds=record_translation_time(out, ev.translation),
                                     pending={n: spec.systems[n].describe for n in result.pending})
     with atomic_output(out / "report.md") as f:
         f.write(built.markdown)

@@ -71,10 +71,10 @@ class ExperimentSpec:
         """The experiment with only these systems (e.g. those trained so far): report roles and
         the baseline that name another system are dropped, so the report shows what it can."""
         keep = set(names)
-        report = {k: v for k, v in self.report.items() if k not in ("ablations",) and (
-            k in ("paper", "ablation_groups") or v in keep)}
-        if self.report.get("ablations"):
-            report["ablations"] = [s for s in self.report["ablations"] if s in keep]
+        roles = ("zero_shot", "oracle", "ablation_full", "ablation_reference")  # each names one system
+        report = {k: v for k, v in self.report.items() if k not in roles or v in keep}
+        if "ablations" in report:
+            report["ablations"] = [s for s in report["ablations"] if s in keep]
         evaluation = dict(self.evaluation)
         if evaluation.get("baseline") not in keep:
             evaluation["baseline"] = None
