@@ -221,7 +221,12 @@ def test_report_tables_averages_ratio_and_ablations_from_fake_scores(tmp_path):
     assert ratios[("score", "All")] == pytest.approx(35 / 40)
     assert ratios[("score", "Low")] == pytest.approx(30 / 38)
     assert ratios[("gap", "All")] == pytest.approx(15 / 19.5)
-    assert "| chrF++ | 30.00 / 38.00 = 78.9% | 35.00 / 40.00 = 87.5% |" in built.markdown
+    # ... and on the languages hca-deu never saw (fra): 30 / 38, gaps 10 / 17.
+    assert ratios[("score", "unseen")] == pytest.approx(30 / 38)
+    assert ratios[("gap", "unseen")] == pytest.approx(10 / 17)
+    assert "|  | avg Low | avg All | avg unseen |" in built.markdown
+    assert "| chrF++ | 30.00 / 38.00 = 78.9% | 35.00 / 40.00 = 87.5% | 30.00 / 38.00 = 78.9% |" in built.markdown
+    assert "avg unseen: the 1 language hca-deu was not trained on." in built.markdown
 
     # Table 4: the ablation's delta against the full model, and the LLM alone.
     (ablation,) = [r for r in built.data["ablations"] if r["system"] == "hca-no-qr"]

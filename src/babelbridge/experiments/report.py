@@ -60,6 +60,10 @@ def _f(value, digits: int = 2, signed: bool = False) -> str:
     return f"{value:+.{digits}f}" if signed else f"{value:.{digits}f}"
 
 
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" + ("" if n == 1 else "s")
+
+
 def _pct(a, b) -> str:
     return "–" if a is None or b is None or b == 0 else f"{100 * a / b:.1f}%"
 
@@ -94,21 +98,36 @@ def main_table(spec, report: Report, metric: str, what: str = "score") -> str:
     return _table(["system", *(l.split("_")[0] for l in report.languages), *(f"avg {g}" for g in cols)], rows)
 
 
+UNSEEN = "unseen"
+
+
+def _mean_over(report: Report, system: str, metric: str, languages: list[str], what: str) -> float | None:
+    """Mean of score / floor / gap over the given languages (None if any is missing or none given)."""
+    cells = [report.cell(system, lang, metric) for lang in languages]
+    values = [None if c is None else getattr(c, what) for c in cells]
+    return None if not values or any(v is None for v in values) else sum(values) / len(values)
+
+
 def ratio_section(spec, report: Report) -> tuple[list[str], list[dict]]:
     section = spec.report
     zs, oracle = section.get("zero_shot"), section.get("oracle")
     if not (zs and oracle):
         return [], []
-    cols = list(report.columns)
+    # The paper's claim is about languages the zero-shot model never saw, so they get their own
+    # column: the overall average still counts the trained pair, where zero-shot is not zero-shot.
+    seen = set(trained_languages(spec, zs))
+    columns = {**report.columns, UNSEEN: [l for l in report.languages if l not in seen]}
     rows, data = [], []
     for m in report.metrics:
         for what, label in (("score", metric_name(m)), ("gap", f"{metric_name(m)} gap over floor")):
-            values = [(report.average(zs, m, g, what), report.average(oracle, m, g, what)) for g in cols]
+            values = [(_mean_over(report, zs, m, langs, what), _mean_over(report, oracle, m, langs, what))
+                      for langs in columns.values()]
             rows.append([label] + [f"{_f(a)} / {_f(b)} = {_pct(a, b)}" for a, b in values])
             data += [{"metric": m, "what": what, "group": g, "zero_shot": a, "oracle": b,
-                      "ratio": None if a is None or not b else a / b} for g, (a, b) in zip(cols, values)]
+                      "ratio": None if a is None or not b else a / b} for g, (a, b) in zip(columns, values)]
     out = [f"## Zero-shot / oracle: {zs} (one pair) over {oracle} (every pair)", "",
-           _table(["", *(f"avg {g}" for g in cols)], rows), ""]
+           _table(["", *(f"avg {g}" for g in columns)], rows), "",
+           f"avg {UNSEEN}: the {_plural(len(columns[UNSEEN]), 'language')} {zs} was not trained on.", ""]
     paper = (section.get("paper") or {}).get("ratio")
     if paper:
         out += [f"The paper: {paper}", ""]
