@@ -13,7 +13,7 @@ from babelbridge.errors import BabelBridgeError
 from babelbridge.evaluate.report import Cell, build_report
 from babelbridge.experiments import EXPERIMENTS, experiment_file, load_experiment
 from babelbridge.experiments.report import build, main_table
-from babelbridge.experiments.runner import TrainingSummary
+from babelbridge.experiments.runner import TrainingSummary, close_killed_sessions
 
 ROOT = Path(__file__).resolve().parents[1]
 SMOKE_TRAIN = ROOT / "configs" / "data" / "smoke-deu-eng.train.tsv"
@@ -171,7 +171,7 @@ def test_a_partial_run_reports_what_is_ready_and_resumes_from_committed_files_wi
 
 def test_an_interrupted_system_resumes_from_its_checkpoint(tmp_path, capsys):
     """A run killed after its step-2 checkpoint: the next invocation finishes it from there."""
-    from babelbridge.experiments.runner import is_trained, run_dir, train_system
+    from babelbridge.experiments.runner import is_trained, last_checkpoint_time, run_dir, train_system
 
     spec = load_experiment(tiny_experiment(tmp_path))
     out = tmp_path / "out"
@@ -183,12 +183,30 @@ def test_an_interrupted_system_resumes_from_its_checkpoint(tmp_path, capsys):
     shutil.rmtree(run_dir(out, system) / "bridge")
     (run_dir(out, system) / "config.yaml").unlink()
     assert not is_trained(out, system)
+    # ... killed, so its timing entry was never closed: it counts up to its checkpoint, 50 s.
+    started = round(last_checkpoint_time(run_dir(out, system)) - 50.0)
+    (run_dir(out, system) / "timing.json").write_text(json.dumps(
+        {"seconds": 0.0, "sessions": [{"started": started, "seconds": None}]}))
     train_system(out, system)
     assert "resuming from" in capsys.readouterr().out
     steps = [json.loads(ln)["step"] for ln in (run_dir(out, system) / "metrics.jsonl").read_text().splitlines()
              if "loss" in json.loads(ln)]
     assert steps == [1, 2, 3, 4, 5, 6]
-    assert json.loads((run_dir(out, system) / "timing.json").read_text())["sessions"].__len__() == 2
+    timing = json.loads((run_dir(out, system) / "timing.json").read_text())
+    killed, resumed = timing["sessions"]
+    assert killed["started"] == started and killed["killed"] and 49.5 <= killed["seconds"] <= 51.0
+    assert resumed["seconds"] > 0 and timing["seconds"] == pytest.approx(killed["seconds"] + resumed["seconds"], abs=0.11)
+
+
+def test_killed_training_sessions_count_up_to_their_last_checkpoint():
+    # An old file's plain seconds; one session killed 120 s after it started, after checkpointing
+    # at 100 s; the next killed before any checkpoint of its own (the checkpoint predates it).
+    sessions = [30.0, {"started": 1000.0, "seconds": None}, {"started": 1200.0, "seconds": None}]
+    assert close_killed_sessions(sessions, checkpoint_time=1100.0) == [
+        {"seconds": 30.0}, {"started": 1000.0, "seconds": 100.0, "killed": True},
+        {"started": 1200.0, "seconds": 0.0, "killed": True}]
+    assert close_killed_sessions([{"started": 5.0, "seconds": None}], checkpoint_time=None) == [
+        {"started": 5.0, "seconds": 0.0, "killed": True}]
 
 
 def test_report_tables_averages_ratio_and_ablations_from_fake_scores(tmp_path):

@@ -4,7 +4,7 @@ Layout of the output directory:
 
     runs/<system>/config.yaml   the system's whole run config (`babelbridge train` reproduces it)
     runs/<system>/...           the trainer's run: checkpoints/, metrics.jsonl, bridge/
-    runs/<system>/timing.json   wall seconds spent training, summed over sessions
+    runs/<system>/timing.json   wall seconds spent training, summed over sessions (killed ones too)
     runs/<system>/trained.json  written when training ends: the bridge's checksums (its identity)
     eval/                       `babelbridge eval`'s files: results.md/.csv/.json, charts, cache/
     report.md, report.json      the experiment's own report (the experiment's report builder)
@@ -139,16 +139,48 @@ def train_system(out: Path, system: SystemSpec, log=_stderr) -> float:
     with atomic_output(config) as f:
         f.write(f"# system {system.name}: {system.describe}\n# babelbridge train {config}\n")
         f.write(yaml.safe_dump(system_run_config(out, system), sort_keys=False, allow_unicode=True))
+    timing = folder / "timing.json"
+    sessions = json.loads(timing.read_text()).get("sessions", []) if timing.is_file() else []
+    sessions = close_killed_sessions(sessions, last_checkpoint_time(folder))
+    sessions.append({"started": round(time.time(), 1), "seconds": None})
+    _write_timing(timing, sessions)
     started = time.perf_counter()
     train_from_run_config(load_run_config(config), {"config_file": str(config), "experiment_system": system.name})
     seconds = time.perf_counter() - started
-    timing = folder / "timing.json"
-    sessions = json.loads(timing.read_text()).get("sessions", []) if timing.is_file() else []
-    sessions.append(round(seconds, 1))
-    with atomic_output(timing) as f:
-        f.write(json.dumps({"seconds": round(sum(sessions), 1), "sessions": sessions}) + "\n")
+    sessions[-1]["seconds"] = round(seconds, 1)
+    _write_timing(timing, sessions)
     gc.collect()  # the backbones of this run go before the next one loads its own
     return seconds
+
+
+def last_checkpoint_time(folder: Path) -> float | None:
+    from ..train.state import checkpoints
+
+    found = checkpoints(folder)
+    return (found[-1] / "trainer_state.json").stat().st_mtime if found else None
+
+
+def close_killed_sessions(sessions: list, checkpoint_time: float | None) -> list[dict]:
+    """timing.json's sessions, each {"started": epoch seconds, "seconds": wall seconds}.
+
+    A session still open (seconds None) was killed, e.g. at the end of a working session; what it
+    did up to its last checkpoint is what the resumed run keeps, so that is what it counts; its
+    steps after the checkpoint are redone and counted where they are redone. Old files list
+    plain seconds."""
+    closed = []
+    for s in sessions:
+        s = {"seconds": s} if isinstance(s, (int, float)) else dict(s)
+        if s.get("seconds") is None:
+            kept = 0.0 if checkpoint_time is None else max(0.0, checkpoint_time - s.get("started", checkpoint_time))
+            s.update(seconds=round(kept, 1), killed=True)
+        closed.append(s)
+    return closed
+
+
+def _write_timing(path: Path, sessions: list[dict]) -> None:
+    total = sum(s["seconds"] or 0.0 for s in sessions)
+    with atomic_output(path) as f:
+        f.write(json.dumps({"seconds": round(total, 1), "sessions": sessions}) + "\n")
 
 
 def training_summary(out: Path, system: SystemSpec) -> TrainingSummary:
