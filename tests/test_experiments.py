@@ -198,6 +198,25 @@ def test_an_interrupted_system_resumes_from_its_checkpoint(tmp_path, capsys):
     assert resumed["seconds"] > 0 and timing["seconds"] == pytest.approx(killed["seconds"] + resumed["seconds"], abs=0.11)
 
 
+def test_a_run_folder_may_differ_in_checkpointing_but_not_in_what_it_trains(tmp_path):
+    import yaml
+
+    from babelbridge.experiments.runner import check_run_dir, run_dir, system_run_config
+
+    spec = load_experiment(tiny_experiment(tmp_path))
+    out, system = tmp_path / "out", spec.systems["hca-deu"]
+    config = run_dir(out, system) / "config.yaml"
+    config.parent.mkdir(parents=True)
+    written = system_run_config(out, system)
+    written["train"].update(save_every=7, keep_last=3, log_every=2)
+    config.write_text(yaml.safe_dump(written))
+    check_run_dir(out, system)  # no error
+    written["train"]["lr"] = 0.123
+    config.write_text(yaml.safe_dump(written))
+    with pytest.raises(BabelBridgeError, match="was written for other settings of system hca-deu"):
+        check_run_dir(out, system)
+
+
 def test_killed_training_sessions_count_up_to_their_last_checkpoint():
     # An old file's plain seconds; one session killed 120 s after it started, after checkpointing
     # at 100 s; the next killed before any checkpoint of its own (the checkpoint predates it).

@@ -76,9 +76,11 @@ def system_run_config(out: Path, system: SystemSpec) -> dict:
 
 
 def _comparable(run: dict) -> dict:
-    """Settings that decide what is trained (output_dir moves with the folder: not compared)."""
+    """Settings that decide what is trained. Not compared: output_dir (it moves with the folder)
+    and how often the run logs and checkpoints (a long run may checkpoint more often when resumed)."""
     run = json.loads(json.dumps(run))
-    run.get("train", {}).pop("output_dir", None)
+    for key in ("output_dir", "save_every", "keep_last", "log_every"):
+        run.get("train", {}).pop(key, None)
     return run
 
 
