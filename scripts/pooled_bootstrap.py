@@ -16,23 +16,8 @@ import json
 import sys
 from pathlib import Path
 
-from sacrebleu.metrics import BLEU, CHRF
-
-from babelbridge.evaluate.significance import DEFAULT_SAMPLES, paired_bootstrap
-
-
-def pooled(results: dict, systems: list[str], langs: list[str]) -> tuple[dict[str, list[str]], list[str]]:
-    hyps: dict[str, list[str]] = {s: [] for s in systems}
-    refs: list[str] = []
-    for lang in langs:
-        seg = results["segments"][lang]
-        missing = [s for s in systems if s not in seg["hypotheses"]]
-        if missing:
-            sys.exit(f"{lang}: no hypotheses of {', '.join(missing)}; systems there: {', '.join(seg['hypotheses'])}")
-        refs += seg["references"]
-        for s in systems:
-            hyps[s] += seg["hypotheses"][s]
-    return hyps, refs
+from babelbridge.evaluate.metrics import sacrebleu_metric
+from babelbridge.evaluate.significance import DEFAULT_SAMPLES, pooled_paired_bootstrap
 
 
 def main(argv=None) -> int:
@@ -47,17 +32,17 @@ def main(argv=None) -> int:
     baseline, other = args.systems.split(",")
     excluded = {l for l in args.exclude.split(",") if l}
     langs = [l for l in results["segments"] if l not in excluded]
-    hyps, refs = pooled(results, [baseline, other], langs)
-    lines = [f"# {other} against {baseline}, {len(refs)} segments pooled over {len(langs)} languages", "",
+    results_by_metric = {name: pooled_paired_bootstrap(results["segments"], langs, sacrebleu_metric(key),
+                                                       baseline=baseline, system=other, n_samples=args.samples)
+                         for key, name in (("chrf++", "chrF++"), ("bleu", "BLEU"))}
+    n = next(iter(results_by_metric.values()))["segments"]
+    lines = [f"# {other} against {baseline}, {n} segments pooled over {len(langs)} languages", "",
              f"Languages: {', '.join(langs)}.", "",
              "Command:", "", "    python " + " ".join(["scripts/pooled_bootstrap.py", *(argv or sys.argv[1:])]), "",
              f"| metric | {baseline} | {other} | difference | p (paired bootstrap, {args.samples} samples) |",
              "|---|---:|---:|---:|---:|"]
-    for name, metric in (("chrF++", CHRF(word_order=2)), ("BLEU", BLEU())):
-        a = metric.corpus_score(hyps[baseline], [refs]).score
-        b = metric.corpus_score(hyps[other], [refs]).score
-        p_value = paired_bootstrap(hyps, refs, metric, baseline=baseline, n_samples=args.samples)[other]
-        lines.append(f"| {name} | {a:.2f} | {b:.2f} | {b - a:+.2f} | {p_value:.3f} |")
+    for name, r in results_by_metric.items():
+        lines.append(f"| {name} | {r['baseline_score']:.2f} | {r['score']:.2f} | {r['difference']:+.2f} | {r['p']:.3f} |")
     text = "\n".join(lines) + "\n"
     print(text, end="")
     if args.out:

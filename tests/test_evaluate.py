@@ -43,7 +43,7 @@ from babelbridge.evaluate import (
 from babelbridge.evaluate import testsets as testsets_module  # its testsets_from_corpus is no test
 from babelbridge.evaluate.cache import checkpoint_identity
 from babelbridge.evaluate.metrics import corpus_score, sacrebleu_metric, spbleu_metric
-from babelbridge.evaluate.significance import paired_bootstrap
+from babelbridge.evaluate.significance import paired_bootstrap, pooled_paired_bootstrap
 
 REFS = ["The cat sat on the mat.", "It is raining again today.", "We will go home after dinner.",
         "A dog barks at the postman.", "She reads a book every night.", "The train leaves at nine."]
@@ -155,6 +155,22 @@ def test_paired_bootstrap_is_sacrebleus_and_no_difference_is_p_1():
                            test_type="bs", n_samples=1000)()
     assert p["worse"] == direct["chrF2++"][1].p_value < 0.05
     assert p["same"] == 1.0  # sacrebleu alone says 1/1001 for identical outputs
+
+
+def test_pooled_bootstrap_is_the_bootstrap_on_the_concatenated_test_sets():
+    worse = ["cat mat", "rain", "home", "dog", "book", "train"]
+    segments = {"a": {"references": REFS[:4], "hypotheses": {"base": HYPS[:4], "worse": worse[:4]}},
+                "b": {"references": REFS[4:], "hypotheses": {"base": HYPS[4:], "worse": worse[4:]}},
+                "c": {"references": ["x"], "hypotheses": {"base": ["x"]}}}
+    chrf = CHRF(word_order=2)
+    r = pooled_paired_bootstrap(segments, ["a", "b"], chrf, baseline="base", system="worse")
+    assert r["segments"] == 6 and r["testsets"] == ["a", "b"]
+    assert r["baseline_score"] == chrf.corpus_score(HYPS, [REFS]).score
+    assert r["score"] == chrf.corpus_score(worse, [REFS]).score
+    assert r["difference"] == r["score"] - r["baseline_score"] < 0
+    assert r["p"] == paired_bootstrap({"base": HYPS, "worse": worse}, REFS, chrf, baseline="base")["worse"] < 0.05
+    with pytest.raises(KeyError, match="c: no hypotheses of worse; there: base"):
+        pooled_paired_bootstrap(segments, ["a", "c"], chrf, baseline="base", system="worse")
 
 
 # ---- test sets ------------------------------------------------------------------------------------

@@ -94,6 +94,11 @@ def test_tiny_experiment_trains_evaluates_reports_and_resumes_without_redoing(tm
     (ratio,) = [r for r in report["ratios"] if r["metric"] == "chrf++" and r["what"] == "score" and r["group"] == "All"]
     assert ratio["zero_shot"] == num and ratio["oracle"] == den and ratio["ratio"] == pytest.approx(expected)
     assert report["training"]["hca-deu"]["steps"] == 6 and report["training"]["hca-deu"]["source_gap"] is not None
+    # Zero-shot against oracle on the language hca-deu never saw (fra), as one pooled corpus.
+    pooled = {r["metric"]: r for r in report["zero_shot_vs_oracle_pooled"]}
+    assert set(pooled) == {"chrf++", "bleu"} and pooled["chrf++"]["testsets"] == ["fra_Latn"]
+    assert pooled["chrf++"]["segments"] == 6 and (pooled["chrf++"]["baseline"], pooled["chrf++"]["system"]) == ("hca-both", "hca-deu")
+    assert pooled["chrf++"]["score"] == pytest.approx(results["scores"]["hca-deu"]["fra_Latn"]["chrf++"]["score"])
     assert report["trained_languages"]["hca-both"] == ["deu_Latn", "fra_Latn"]
     text = (out / "report.md").read_text()
     for heading in ("per source language (the layout of the paper's Table 2)", "Zero-shot / oracle",
@@ -264,6 +269,12 @@ def test_report_tables_averages_ratio_and_ablations_from_fake_scores(tmp_path):
     assert "|  | avg Low | avg All | avg unseen |" in built.markdown
     assert "| chrF++ | 30.00 / 38.00 = 78.9% | 35.00 / 40.00 = 87.5% | 30.00 / 38.00 = 78.9% |" in built.markdown
     assert "avg unseen: the 1 language hca-deu was not trained on." in built.markdown
+    pooled = [{"metric": "chrf++", "baseline": "hca-both", "system": "hca-deu", "testsets": ["fra_Latn"], "segments": 40,
+               "baseline_score": 38.0, "score": 30.0, "difference": -8.0, "p": 0.004}]
+    with_pooled = build(spec, report, summaries, pooled=pooled)
+    assert "Pooled over those languages (40 segments as one corpus), hca-deu against hca-both" in with_pooled.markdown
+    assert "| chrF++ | 38.00 | 30.00 | -8.00 | 0.004 |" in with_pooled.markdown
+    assert with_pooled.data["zero_shot_vs_oracle_pooled"] == pooled and built.data["zero_shot_vs_oracle_pooled"] == []
 
     # Table 4: the ablation's delta against the full model, and the LLM alone.
     (ablation,) = [r for r in built.data["ablations"] if r["system"] == "hca-no-qr"]

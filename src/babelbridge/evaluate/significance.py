@@ -37,3 +37,32 @@ def paired_bootstrap(systems: Mapping[str, Sequence[str]], references: Sequence[
     # no difference is never evidence of one: p = 1.
     return {name: 1.0 if r.score == base else float(r.p_value)
             for name, r in zip(others, column[1:], strict=True)}
+
+
+def pooled_paired_bootstrap(segments: Mapping[str, Mapping], testsets: Sequence[str], metric, *, baseline: str,
+                            system: str, n_samples: int = DEFAULT_SAMPLES) -> dict:
+    """Two systems over the segments of several test sets pooled into one corpus.
+
+    Per-language tests on a few dozen segments find only large differences; pooled over many
+    languages (e.g. all those a zero-shot system never saw) a claim across languages gets one
+    test. segments: test set -> {"references": [...], "hypotheses": {system: [...]}}, as in an
+    evaluation's results.json. Returns the corpus scores, their difference and its p-value.
+    """
+    from .metrics import corpus_score
+
+    if not testsets:
+        raise ValueError("a pooled test needs at least one test set")
+    refs: list[str] = []
+    hyps: dict[str, list[str]] = {baseline: [], system: []}
+    for name in testsets:
+        seg = segments[name]
+        missing = [s for s in hyps if s not in seg["hypotheses"]]
+        if missing:
+            raise KeyError(f"{name}: no hypotheses of {', '.join(missing)}; there: {', '.join(seg['hypotheses'])}")
+        refs += seg["references"]
+        for s in hyps:
+            hyps[s] += seg["hypotheses"][s]
+    a, b = corpus_score(metric, hyps[baseline], refs), corpus_score(metric, hyps[system], refs)
+    p = paired_bootstrap(hyps, refs, metric, baseline=baseline, n_samples=n_samples)[system]
+    return {"baseline": baseline, "system": system, "testsets": list(testsets), "segments": len(refs),
+            "baseline_score": a, "score": b, "difference": b - a, "p": p}

@@ -108,15 +108,21 @@ def _mean_over(report: Report, system: str, metric: str, languages: list[str], w
     return None if not values or any(v is None for v in values) else sum(values) / len(values)
 
 
-def ratio_section(spec, report: Report) -> tuple[list[str], list[dict]]:
+def unseen_languages(spec, report: Report) -> list[str]:
+    """The test languages the zero-shot system was not trained on (empty without one)."""
+    zs = spec.report.get("zero_shot")
+    seen = set(trained_languages(spec, zs)) if zs else set()
+    return [l for l in report.languages if l not in seen] if zs else []
+
+
+def ratio_section(spec, report: Report, pooled: list[dict] | None = None) -> tuple[list[str], list[dict]]:
     section = spec.report
     zs, oracle = section.get("zero_shot"), section.get("oracle")
     if not (zs and oracle):
         return [], []
     # The paper's claim is about languages the zero-shot model never saw, so they get their own
     # column: the overall average still counts the trained pair, where zero-shot is not zero-shot.
-    seen = set(trained_languages(spec, zs))
-    columns = {**report.columns, UNSEEN: [l for l in report.languages if l not in seen]}
+    columns = {**report.columns, UNSEEN: unseen_languages(spec, report)}
     rows, data = [], []
     for m in report.metrics:
         for what, label in (("score", metric_name(m)), ("gap", f"{metric_name(m)} gap over floor")):
@@ -128,6 +134,13 @@ def ratio_section(spec, report: Report) -> tuple[list[str], list[dict]]:
     out = [f"## Zero-shot / oracle: {zs} (one pair) over {oracle} (every pair)", "",
            _table(["", *(f"avg {g}" for g in columns)], rows), "",
            f"avg {UNSEEN}: the {_plural(len(columns[UNSEEN]), 'language')} {zs} was not trained on.", ""]
+    if pooled:
+        r0 = pooled[0]
+        out += [f"Pooled over those languages ({r0['segments']} segments as one corpus), {zs} against {oracle}, "
+                "paired bootstrap:", "",
+                _table(["metric", oracle, zs, "difference", "p"],
+                       [[metric_name(r["metric"]), _f(r["baseline_score"]), _f(r["score"]),
+                         _f(r["difference"], signed=True), _f(r["p"], 3)] for r in pooled]), ""]
     paper = (section.get("paper") or {}).get("ratio")
     if paper:
         out += [f"The paper: {paper}", ""]
@@ -184,10 +197,12 @@ def training_section(spec, summaries: dict) -> list[str]:
 
 
 def build(spec, report: Report, summaries: dict, *, translation_seconds: dict | None = None,
-          run: dict | None = None, pending: dict[str, str] | None = None) -> BuiltReport:
+          run: dict | None = None, pending: dict[str, str] | None = None,
+          pooled: list[dict] | None = None) -> BuiltReport:
     """translation_seconds: system -> test set -> seconds it took when really translated (any
     session). pending: systems not trained yet (name -> description), listed so a partial
-    report says what it lacks."""
+    report says what it lacks. pooled: zero-shot against oracle over the unseen languages'
+    pooled segments, one significance.pooled_paired_bootstrap result (plus "metric") each."""
     out = [f"# {report.title}", ""]
     if spec.quick:
         out += ["**Quick version** (`--quick`): fewer training steps and test segments than the full "
@@ -208,7 +223,7 @@ def build(spec, report: Report, summaries: dict, *, translation_seconds: dict | 
                 f"output against other segments' references):", "", main_table(spec, report, m, "floor"), "",
                 f"Gap over the floor ({name} minus floor): what reading the source earned.", "",
                 main_table(spec, report, m, "gap"), ""]
-    ratio_lines, ratio_data = ratio_section(spec, report)
+    ratio_lines, ratio_data = ratio_section(spec, report, pooled)
     ablation_lines, ablation_data = ablation_section(spec, report)
     out += ratio_lines + ablation_lines + training_section(spec, summaries)
     per_system = {name: sum((translation_seconds or {}).get(name, {}).values()) for name in spec.systems}
@@ -218,7 +233,8 @@ def build(spec, report: Report, summaries: dict, *, translation_seconds: dict | 
             f"{seconds / 60:.1f} min in all; "
             + ", ".join(f"{n} {v / 60:.1f}" for n, v in per_system.items()) + " min. Summed over sessions; "
             "machine and versions of the last: eval/run.json.", ""]
-    data = {"experiment": spec.name, "quick": spec.quick, "pending": list(pending or {}), "ratios": ratio_data, "ablations": ablation_data,
+    data = {"experiment": spec.name, "quick": spec.quick, "pending": list(pending or {}), "ratios": ratio_data,
+            "zero_shot_vs_oracle_pooled": list(pooled or []), "ablations": ablation_data,
             "training": {k: vars(v) for k, v in summaries.items()},
             "trained_languages": {s: trained_languages(spec, s) for s in spec.systems},
             "averages": report.to_dict()["averages"], "translation_seconds": seconds,

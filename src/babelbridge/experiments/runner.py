@@ -251,6 +251,21 @@ def given_system(system: SystemSpec, *, device: str, dtype: str):
     return System.from_checkpoint(system.name, resolve_bridge_path(system.bridge), device=device, dtype=dtype)
 
 
+def pooled_zero_shot_vs_oracle(spec: ExperimentSpec, ev) -> list[dict]:
+    """The zero-shot system against the oracle on the unseen languages pooled, per sacrebleu metric."""
+    from ..evaluate.metrics import sacrebleu_metric
+    from ..evaluate.significance import pooled_paired_bootstrap
+    from . import report as experiment_report
+
+    zs, oracle = spec.report.get("zero_shot"), spec.report.get("oracle")
+    unseen = experiment_report.unseen_languages(spec, ev.report)
+    if not (zs and oracle and unseen):
+        return []
+    segments = ev.segments()
+    return [{"metric": m, **pooled_paired_bootstrap(segments, unseen, sacrebleu_metric(m), baseline=oracle, system=zs)}
+            for m in spec.evaluation["metrics"] if m in ("chrf++", "bleu")]  # spBLEU needs an --spm model
+
+
 def run_experiment(spec: ExperimentSpec, out: str | Path, *, only: list[str] | None = None, device: str = "cpu",
                    dtype: str = "float32", log=_stderr, progress: bool = False,
                    run_info: dict | None = None) -> ExperimentResult:
@@ -317,7 +332,8 @@ def run_experiment(spec: ExperimentSpec, out: str | Path, *, only: list[str] | N
     write_results(out / "eval", ev.report, segments=ev.segments(), run=info)
     built = experiment_report.build(shown, ev.report, result.summaries, run=info,
                                     translation_seconds=record_translation_time(out, ev.translation),
-                                    pending={n: spec.systems[n].describe for n in result.pending})
+                                    pending={n: spec.systems[n].describe for n in result.pending},
+                                    pooled=pooled_zero_shot_vs_oracle(shown, ev))
     with atomic_output(out / "report.md") as f:
         f.write(built.markdown)
     write_json(out / "report.json", built.data)
