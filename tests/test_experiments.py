@@ -222,6 +222,25 @@ def test_a_run_folder_may_differ_in_checkpointing_but_not_in_what_it_trains(tmp_
         check_run_dir(out, system)
 
 
+def test_a_folder_in_use_by_another_experiment_is_refused_before_anything_runs(tmp_path, capsys):
+    import fcntl
+
+    from babelbridge.experiments.runner import LOCK
+
+    path, out = tiny_experiment(tmp_path), tmp_path / "out"
+    out.mkdir()
+    with open(out / LOCK, "w") as held:  # as another process would hold it
+        held.write("pid 4242, since 2026-12-01 15:00:00\n")
+        held.flush()
+        fcntl.flock(held, fcntl.LOCK_EX)
+        assert main(["experiment", "--config", str(path), "--out", str(out)]) == 2
+        err = capsys.readouterr().err
+        assert f"{out} is in use by another experiment (pid 4242, since 2026-12-01 15:00:00); wait for it" in err
+        assert not (out / "runs").exists()
+        fcntl.flock(held, fcntl.LOCK_UN)  # ended (a killed process's lock goes with it)
+    assert main(["experiment", "--config", str(path), "--out", str(out), "--systems", "zero-shot"]) == 0
+
+
 def test_killed_training_sessions_count_up_to_their_last_checkpoint():
     # An old file's plain seconds; one session killed 120 s after it started, after checkpointing
     # at 100 s; the next killed before any checkpoint of its own (the checkpoint predates it).

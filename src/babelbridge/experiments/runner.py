@@ -20,8 +20,10 @@ never silently mixed.
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import json
+import os
 import sys
 import time
 from dataclasses import dataclass, field
@@ -266,11 +268,51 @@ def pooled_zero_shot_vs_oracle(spec: ExperimentSpec, ev) -> list[dict]:
             for m in spec.evaluation["metrics"] if m in ("chrf++", "bleu")]  # spBLEU needs an --spm model
 
 
+LOCK = ".experiment.lock"
+
+
+@contextlib.contextmanager
+def folder_lock(out: Path):
+    """One experiment process per output folder: two would train the same system into one run
+    folder. An OS lock (flock), so a killed process leaves no stale lock behind."""
+    try:
+        import fcntl
+    except ImportError:  # Windows has no flock: one process at a time is then up to the user
+        yield
+        return
+    out.mkdir(parents=True, exist_ok=True)
+    with open(out / LOCK, "a+", encoding="utf-8") as f:
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            f.seek(0)
+            holder = f.read().strip() or "another process"
+            raise BabelBridgeError(f"{out} is in use by another experiment ({holder}); wait for it to end or "
+                                   f"stop it, then run this again: it resumes from there") from None
+        f.seek(0)
+        f.truncate()
+        f.write(f"pid {os.getpid()}, since {time.strftime('%Y-%m-%d %H:%M:%S')}\n")
+        f.flush()
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
 def run_experiment(spec: ExperimentSpec, out: str | Path, *, only: list[str] | None = None, device: str = "cpu",
                    dtype: str = "float32", log=_stderr, progress: bool = False,
                    run_info: dict | None = None) -> ExperimentResult:
     """Train the systems in `only` (default: all) that are not trained, translating each as it
-    finishes; then score and report every system that is ready (trained or given)."""
+    finishes; then score and report every system that is ready (trained or given). One process
+    per output folder at a time."""
+    with folder_lock(Path(out)):
+        return _run_experiment(spec, Path(out), only=only, device=device, dtype=dtype, log=log,
+                               progress=progress, run_info=run_info)
+
+
+def _run_experiment(spec: ExperimentSpec, out: Path, *, only: list[str] | None = None, device: str = "cpu",
+                    dtype: str = "float32", log=_stderr, progress: bool = False,
+                    run_info: dict | None = None) -> ExperimentResult:
     from ..pretrained import resolve_bridge_path
     from ..evaluate import evaluate, load_testsets, translate_all, write_results
     from ..evaluate.cache import TranslationCache
@@ -278,7 +320,6 @@ def run_experiment(spec: ExperimentSpec, out: str | Path, *, only: list[str] | N
     from ..evaluate.writer import write_json
     from . import report as experiment_report
 
-    out = Path(out)
     ev_cfg = spec.evaluation
     # Every check before the first model: folders, given bridges, the test set itself.
     for system in spec.trained:
