@@ -241,6 +241,51 @@ def test_a_folder_in_use_by_another_experiment_is_refused_before_anything_runs(t
     assert main(["experiment", "--config", str(path), "--out", str(out), "--systems", "zero-shot"]) == 0
 
 
+def test_status_reads_each_systems_state_from_the_folder_and_names_the_running_process(tmp_path, capsys):
+    import fcntl
+
+    from babelbridge.experiments.runner import LOCK
+
+    path, out = tiny_experiment(tmp_path), tmp_path / "out"
+    runs = out / "runs"
+    # hca-deu finished; hca-both killed at step 5 after a checkpoint at step 4; hca-no-qr killed
+    # before its first checkpoint; lora never started. Written by hand: nothing trains here.
+    (runs / "hca-deu").mkdir(parents=True)
+    (runs / "hca-deu" / "trained.json").write_text('{"system": "hca-deu", "sha256": {}}')
+    (runs / "hca-deu" / "metrics.jsonl").write_text(
+        '{"step": 6, "loss": 2.0}\n{"step": 6, "val_loss": 2.5, "source_gap": 0.25}\n')
+    (runs / "hca-deu" / "timing.json").write_text('{"seconds": 90.0, "sessions": []}')
+    (runs / "hca-both" / "checkpoints" / "step-0000004").mkdir(parents=True)
+    (runs / "hca-both" / "checkpoints" / "step-0000004" / "trainer_state.json").write_text('{"step": 4}')
+    (runs / "hca-both" / "checkpoints" / "tmp-step-0000006").mkdir()  # an unfinished save: not a checkpoint
+    (runs / "hca-both" / "metrics.jsonl").write_text('{"step": 4, "loss": 3.0}\n{"step": 5, "loss": 2.9}\n')
+    (runs / "hca-no-qr").mkdir()
+    (runs / "hca-no-qr" / "metrics.jsonl").write_text('{"step": 1, "loss": 3.5}\n')
+    (out / "eval").mkdir()
+    (out / "eval" / "translation_seconds.json").write_text(
+        '{"hca-deu": {"deu_Latn": 1.0, "fra_Latn": 2.0}, "zero-shot": {"deu_Latn": 1.5}}')
+
+    assert main(["experiment", "--config", str(path), "--out", str(out), "--status"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[1] == "running now: no experiment process"
+    assert [" ".join(line.split()) for line in lines[3:]] == [
+        "hca-deu trained, 6 steps, 1.5 min, source gap 0.250; translated 2/2",
+        "hca-both partly trained: checkpoint at step 4 of 6 (training resumes there), logged to step 5; translated 0/2",
+        "hca-no-qr started, no checkpoint yet (logged to step 1 of 6; it restarts from step 0); translated 0/2",
+        "lora not started; translated 0/2",
+        "zero-shot given (not trained here); translated 1/2"]
+
+    with open(out / LOCK, "w") as held:  # as a running experiment holds it
+        held.write("pid 4242, since 2026-12-01 15:00:00\n")
+        held.flush()
+        fcntl.flock(held, fcntl.LOCK_EX)
+        assert main(["experiment", "--config", str(path), "--out", str(out), "--status"]) == 0
+        assert capsys.readouterr().out.splitlines()[1] == "running now: pid 4242, since 2026-12-01 15:00:00"
+        fcntl.flock(held, fcntl.LOCK_UN)
+    assert main(["experiment", "--config", str(path), "--out", str(tmp_path / "none"), "--status"]) == 2
+    assert "--status: " + str(tmp_path / "none") + " does not exist" in capsys.readouterr().err
+
+
 def test_killed_training_sessions_count_up_to_their_last_checkpoint():
     # An old file's plain seconds; one session killed 120 s after it started, after checkpointing
     # at 100 s; the next killed before any checkpoint of its own (the checkpoint predates it).

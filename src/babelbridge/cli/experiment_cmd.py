@@ -13,6 +13,7 @@ EPILOG = """examples:
   babelbridge experiment one-pair --out results/one-pair/full     # the full version; resumable
   babelbridge experiment one-pair --out results/one-pair/full --systems hca-oracle   # one system now
   babelbridge experiment one-pair --dry-run                       # the systems and settings, nothing run
+  babelbridge experiment one-pair --out results/one-pair/full --status   # where each system stands
   babelbridge experiment --config my-experiment.yaml --out runs/mine
 
 Started again with the same command, an experiment continues where it stopped: trained systems
@@ -43,6 +44,9 @@ def add_parser(sub) -> None:
                                                       "every one not trained yet); the report covers every "
                                                       "system trained so far")
     p.add_argument("--dry-run", action="store_true", help="print the systems and their settings; run nothing")
+    p.add_argument("--status", action="store_true", help="print where each system stands in --out DIR (trained, "
+                                                         "last checkpoint, test sets translated) and whether an "
+                                                         "experiment process runs there now; run nothing")
     p.add_argument("--device", default="cpu", help="device for the evaluation (training: accelerate decides; "
                                                    "default: %(default)s)")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress lines on stderr")
@@ -100,6 +104,13 @@ def run(args) -> None:
         return
     if not args.out:
         raise InputError("--out DIR is required (except with --dry-run)")
+    if args.status:
+        from ..experiments.status import experiment_status, format_status, running_process
+
+        if not Path(args.out).is_dir():
+            raise InputError(f"--status: {args.out} does not exist; nothing of this experiment has run there")
+        print(format_status(spec, args.out, experiment_status(spec, args.out), running_process(args.out)))
+        return
     from ..experiments import run_experiment
     from .translate_cmd import check_device
 

@@ -1,0 +1,105 @@
+"""Where an experiment stands in its output folder, read from the files alone (nothing loads).
+
+A long experiment spans sessions; `babelbridge experiment NAME --out DIR --status` answers
+what the next session needs before it starts anything: which systems are trained, how far an
+interrupted one got (its last checkpoint, which is where it resumes), what is translated, and
+whether an experiment process is running in DIR right now.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from .runner import LOCK, TRANSLATION_TIME, is_trained, run_dir, training_summary
+from .spec import ExperimentSpec
+
+
+@dataclass
+class SystemStatus:
+    name: str
+    state: str  # "given", "trained", "partial" (has a checkpoint), "started" (none yet), "not started"
+    max_steps: int | None = None
+    checkpoint_step: int | None = None  # the last complete checkpoint: where training resumes
+    logged_step: int | None = None  # the last step in metrics.jsonl (later than the checkpoint if killed)
+    source_gap: float | None = None  # at the last validation
+    minutes: float | None = None  # training time so far (timing.json, killed sessions up to their checkpoint)
+    translated: int = 0  # test sets translated (eval/translation_seconds.json)
+
+
+def experiment_status(spec: ExperimentSpec, out: str | Path) -> list[SystemStatus]:
+    from ..train.state import checkpoints
+
+    out = Path(out)
+    recorded_file = out / "eval" / TRANSLATION_TIME
+    recorded = json.loads(recorded_file.read_text(encoding="utf-8")) if recorded_file.is_file() else {}
+    langs = spec.evaluation["langs"]
+    found = []
+    for system in spec.systems.values():
+        translated = sum(lang in recorded.get(system.name, {}) for lang in langs)
+        if not system.trained:
+            found.append(SystemStatus(system.name, "given", translated=translated))
+            continue
+        folder = run_dir(out, system)
+        summary = training_summary(out, system)
+        saved = checkpoints(folder)
+        checkpoint_step = (json.loads((saved[-1] / "trainer_state.json").read_text())["step"] if saved else None)
+        if is_trained(out, system):
+            state = "trained"
+        elif saved:
+            state = "partial"
+        elif folder.is_dir():
+            state = "started"
+        else:
+            state = "not started"
+        found.append(SystemStatus(
+            system.name, state, max_steps=system.run.get("train", {}).get("max_steps"),
+            checkpoint_step=checkpoint_step, logged_step=summary.steps, source_gap=summary.source_gap,
+            minutes=None if summary.seconds is None else summary.seconds / 60, translated=translated))
+    return found
+
+
+def running_process(out: str | Path) -> str | None:
+    """Who holds DIR's experiment lock (runner.folder_lock), or None when nobody does."""
+    try:
+        import fcntl
+    except ImportError:  # no flock (Windows): the runner takes no lock there either
+        return None
+    lock = Path(out) / LOCK
+    if not lock.is_file():
+        return None
+    with open(lock, encoding="utf-8") as f:
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return f.read().strip() or "another process"
+        fcntl.flock(f, fcntl.LOCK_UN)
+    return None
+
+
+def format_status(spec: ExperimentSpec, out: str | Path, statuses: list[SystemStatus],
+                  running: str | None) -> str:
+    n_langs = len(spec.evaluation["langs"])
+    lines = [f"{spec.title}{' (quick)' if spec.quick else ''}: {out}",
+             f"running now: {running}" if running else "running now: no experiment process", ""]
+    for s in statuses:
+        if s.state == "given":
+            what = "given (not trained here)"
+        elif s.state == "trained":
+            what = f"trained, {s.logged_step or '?'} steps"
+        elif s.state == "partial":
+            what = (f"partly trained: checkpoint at step {s.checkpoint_step} of {s.max_steps} (training resumes there)"
+                    + (f", logged to step {s.logged_step}" if s.logged_step and s.logged_step > s.checkpoint_step
+                       else ""))
+        elif s.state == "started":
+            what = (f"started, no checkpoint yet (logged to step {s.logged_step} of {s.max_steps}; it restarts "
+                    f"from step 0)" if s.logged_step else "started, no checkpoint yet (it restarts from step 0)")
+        else:
+            what = "not started"
+        if s.minutes:
+            what += f", {s.minutes:.1f} min"
+        if s.source_gap is not None:
+            what += f", source gap {s.source_gap:.3f}"
+        lines.append(f"  {s.name:24s} {what}; translated {s.translated}/{n_langs}")
+    return "\n".join(lines)
