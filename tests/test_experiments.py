@@ -3,6 +3,7 @@ trains, evaluates, reports and resumes without redoing anything."""
 
 import json
 import os
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -59,7 +60,9 @@ def tiny_experiment(tmp_path: Path, *, steps: int = 6, **extra) -> Path:
                        "groups": {"Low": ["fra_Latn"]}, "max_new_tokens": 6, "batch_size": 4,
                        "metrics": ["chrf++", "bleu"], "baseline": "zero-shot"},
         "report": {"zero_shot": "hca-deu", "oracle": "hca-both", "ablation_full": "hca-deu",
-                   "ablations": ["hca-no-qr"], "ablation_reference": "zero-shot", "ablation_groups": ["Low", "All"]},
+                   "ablations": ["hca-no-qr"], "ablation_reference": "zero-shot", "ablation_groups": ["Low", "All"],
+                   # two one-pair systems (both German here: the mechanism, not a real pivot test)
+                   "pivots": ["hca-deu", "hca-no-qr"]},
         "quick": {"set": {"train.max_steps": 2, "train.eval_every": 2}, "evaluation": {"limit": 3}},
         **extra,
     }
@@ -99,9 +102,15 @@ def test_tiny_experiment_trains_evaluates_reports_and_resumes_without_redoing(tm
     assert set(pooled) == {"chrf++", "bleu"} and pooled["chrf++"]["testsets"] == ["fra_Latn"]
     assert pooled["chrf++"]["segments"] == 6 and (pooled["chrf++"]["baseline"], pooled["chrf++"]["system"]) == ("hca-both", "hca-deu")
     assert pooled["chrf++"]["score"] == pytest.approx(results["scores"]["hca-deu"]["fra_Latn"]["chrf++"]["score"])
+    # The second pivot against the first on what neither was trained on (fra).
+    pivots = {r["metric"]: r for r in report["pivots_pooled"]}
+    assert set(pivots) == {"chrf++", "bleu"} and pivots["bleu"]["testsets"] == ["fra_Latn"]
+    assert (pivots["bleu"]["baseline"], pivots["bleu"]["system"]) == ("hca-deu", "hca-no-qr")
+    assert pivots["chrf++"]["score"] == pytest.approx(results["scores"]["hca-no-qr"]["fra_Latn"]["chrf++"]["score"])
     assert report["trained_languages"]["hca-both"] == ["deu_Latn", "fra_Latn"]
     text = (out / "report.md").read_text()
     for heading in ("per source language (the layout of the paper's Table 2)", "Zero-shot / oracle",
+                    "## Which pair to train on: hca-deu vs hca-no-qr",
                     "Ablations (chrF++; the layout of the paper's Table 4)", "## Training"):
         assert heading in text
     assert (out / "eval" / "chart_chrfpp.png").is_file()
@@ -339,6 +348,26 @@ def test_report_tables_averages_ratio_and_ablations_from_fake_scores(tmp_path):
     assert "Pooled over those languages (40 segments as one corpus), hca-deu against hca-both" in with_pooled.markdown
     assert "| chrF++ | 38.00 | 30.00 | -8.00 | 0.004 |" in with_pooled.markdown
     assert with_pooled.data["zero_shot_vs_oracle_pooled"] == pooled and built.data["zero_shot_vs_oracle_pooled"] == []
+
+    # Which pair: hca-no-qr against hca-deu where neither was trained (fra): 10 / 30, gaps 1 / 10.
+    pivot = {(r["what"], r["system"], r["group"]): r for r in built.data["pivots"] if r["metric"] == "chrf++"}
+    assert set(g for _, _, g in pivot) == {"Low", "All"}  # both reduced to fra; deu is trained on
+    assert pivot[("score", "hca-no-qr", "All")]["value"] == 10.0
+    assert pivot[("score", "hca-no-qr", "All")]["ratio_to_reference"] == pytest.approx(10 / 30)
+    assert pivot[("gap", "hca-no-qr", "Low")]["ratio_to_reference"] == pytest.approx(1 / 10)
+    assert pivot[("score", "hca-deu", "All")]["ratio_to_reference"] == 1.0
+    assert "Averages over the 1 test language none of them was trained on (Low 1, All 1)" in built.markdown
+    assert "| chrF++, hca-no-qr (deu) | 10.00 (33.3%) | 10.00 (33.3%) |" in built.markdown
+    assert "| gap over floor, hca-deu (deu) | 10.00 | 10.00 |" in built.markdown
+    pivot_pooled = [{"metric": "bleu", "baseline": "hca-deu", "system": "hca-no-qr", "testsets": ["fra_Latn"],
+                     "segments": 40, "baseline_score": 3.0, "score": 1.5, "difference": -1.5, "p": 0.02}]
+    with_pivots = build(spec, report, summaries, pivots_pooled=pivot_pooled)
+    assert "(40 segments as one corpus), hca-no-qr against hca-deu, paired bootstrap" in with_pivots.markdown
+    assert "| BLEU | 3.00 | 1.50 | -1.50 | 0.020 |" in with_pivots.markdown
+    assert with_pivots.data["pivots_pooled"] == pivot_pooled
+    only_one = build(replace(spec, report={**spec.report, "pivots": ["hca-deu"]}), report, summaries)
+    assert "Which pair" not in only_one.markdown and only_one.data["pivots"] == []
+    assert spec.restricted(["hca-deu", "hca-both", "zero-shot"]).report["pivots"] == ["hca-deu"]
 
     # Table 4: the ablation's delta against the full model, and the LLM alone.
     (ablation,) = [r for r in built.data["ablations"] if r["system"] == "hca-no-qr"]

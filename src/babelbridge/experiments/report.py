@@ -10,6 +10,8 @@ it is tested on fake results. The `report:` section of an experiment file names 
       ablations: [hca-no-source-adapter, hca-no-query-residual]   # its ablations,
       ablation_reference: zero-shot # and the LLM alone
       ablation_groups: [Low, All]   # the averages Table 4 shows
+      pivots: [hca-deu, hca-arb]    # one-pair systems trained on different pairs: the first is
+                                    # the reference, compared where none of them was trained
       paper: {...}                  # optional: the paper's figures, quoted next to ours
 
 Every score comes with its source-blind floor (the system's own output scored against other
@@ -25,7 +27,7 @@ from ..errors import BabelBridgeError
 from ..evaluate.report import ALL, Report, metric_name
 
 REPORT_KEYS = {"zero_shot", "oracle", "ablation_full", "ablations", "ablation_reference", "ablation_groups",
-               "paper"}
+               "pivots", "paper"}
 
 
 @dataclass
@@ -40,7 +42,7 @@ def check_report_section(section: dict, systems, where: str) -> None:
         raise BabelBridgeError(f"{where}: unknown key(s) in report: {', '.join(unknown)}; "
                                f"accepted: {', '.join(sorted(REPORT_KEYS))}")
     names = [section.get(k) for k in ("zero_shot", "oracle", "ablation_full", "ablation_reference")]
-    names += list(section.get("ablations") or [])
+    names += list(section.get("ablations") or []) + list(section.get("pivots") or [])
     missing = [n for n in names if n is not None and n not in systems]
     if missing:
         raise BabelBridgeError(f"{where}: report names {', '.join(map(str, missing))}, not among the systems "
@@ -115,6 +117,12 @@ def unseen_languages(spec, report: Report) -> list[str]:
     return [l for l in report.languages if l not in seen] if zs else []
 
 
+def languages_none_trained_on(spec, report: Report, systems: list[str]) -> list[str]:
+    """The test languages that none of these systems was trained on."""
+    seen = {lang for s in systems for lang in trained_languages(spec, s)}
+    return [l for l in report.languages if l not in seen]
+
+
 def ratio_section(spec, report: Report, pooled: list[dict] | None = None) -> tuple[list[str], list[dict]]:
     section = spec.report
     zs, oracle = section.get("zero_shot"), section.get("oracle")
@@ -138,10 +146,57 @@ def ratio_section(spec, report: Report, pooled: list[dict] | None = None) -> tup
         r0 = pooled[0]
         out += [f"Pooled over those languages ({r0['segments']} segments as one corpus), {zs} against {oracle}, "
                 "paired bootstrap:", "",
-                _table(["metric", oracle, zs, "difference", "p"],
-                       [[metric_name(r["metric"]), _f(r["baseline_score"]), _f(r["score"]),
-                         _f(r["difference"], signed=True), _f(r["p"], 3)] for r in pooled]), ""]
+                pooled_table(pooled, oracle, zs), ""]
     paper = (section.get("paper") or {}).get("ratio")
+    if paper:
+        out += [f"The paper: {paper}", ""]
+    return out, data
+
+
+def pooled_table(pooled: list[dict], baseline: str, system: str) -> str:
+    return _table(["metric", baseline, system, "difference", "p"],
+                  [[metric_name(r["metric"]), _f(r["baseline_score"]), _f(r["score"]),
+                    _f(r["difference"], signed=True), _f(r["p"], 3)] for r in pooled])
+
+
+def pivot_section(spec, report: Report, pooled: list[dict] | None = None) -> tuple[list[str], list[dict]]:
+    """The paper's robustness test (5.2.2): does the pair trained on matter? Systems trained on
+    one pair each, compared on the languages none of them saw, so no one plays at home."""
+    pivots = [p for p in spec.report.get("pivots") or [] if p in report.systems]
+    if len(pivots) < 2:
+        return [], []
+    neither = languages_none_trained_on(spec, report, pivots)
+    columns = {g: [l for l in langs if l in neither] for g, langs in report.columns.items()}
+    columns = {g: langs for g, langs in columns.items() if langs}
+    if not columns:
+        return [], []
+    reference = pivots[0]
+    out = [f"## Which pair to train on: {' vs '.join(pivots)}", "",
+           f"Averages over the {_plural(len(neither), 'test language')} none of them was trained on "
+           f"({', '.join(f'{g} {len(langs)}' for g, langs in columns.items())}); the ratio is each against "
+           f"{reference}.", ""]
+    data = []
+    for m in report.metrics:
+        rows = []
+        for what, label in (("score", metric_name(m)), ("gap", "gap over floor")):
+            for s in pivots:
+                values = [_mean_over(report, s, m, langs, what) for langs in columns.values()]
+                references = [_mean_over(report, reference, m, langs, what) for langs in columns.values()]
+                trained = ", ".join(l.split("_")[0] for l in trained_languages(spec, s))
+                rows.append([f"{label}, {s} ({trained})"] + [
+                    _f(v) + ("" if s == reference else f" ({_pct(v, r)})") for v, r in zip(values, references)])
+                data += [{"metric": m, "what": what, "system": s, "group": g, "value": v,
+                          "ratio_to_reference": None if v is None or not r else v / r}
+                         for g, v, r in zip(columns, values, references)]
+        out += [_table(["", *(f"avg {g}" for g in columns)], rows), ""]
+    if pooled:
+        by_system: dict[str, list[dict]] = {}
+        for r in pooled:
+            by_system.setdefault(r["system"], []).append(r)
+        for system, results in by_system.items():
+            out += [f"Pooled over those languages ({results[0]['segments']} segments as one corpus), {system} "
+                    f"against {reference}, paired bootstrap:", "", pooled_table(results, reference, system), ""]
+    paper = (spec.report.get("paper") or {}).get("pivots")
     if paper:
         out += [f"The paper: {paper}", ""]
     return out, data
@@ -198,11 +253,12 @@ def training_section(spec, summaries: dict) -> list[str]:
 
 def build(spec, report: Report, summaries: dict, *, translation_seconds: dict | None = None,
           run: dict | None = None, pending: dict[str, str] | None = None,
-          pooled: list[dict] | None = None) -> BuiltReport:
+          pooled: list[dict] | None = None, pivots_pooled: list[dict] | None = None) -> BuiltReport:
     """translation_seconds: system -> test set -> seconds it took when really translated (any
     session). pending: systems not trained yet (name -> description), listed so a partial
     report says what it lacks. pooled: zero-shot against oracle over the unseen languages'
-    pooled segments, one significance.pooled_paired_bootstrap result (plus "metric") each."""
+    pooled segments, one significance.pooled_paired_bootstrap result (plus "metric") each;
+    pivots_pooled: the same for each pivot against the first, over the languages none saw."""
     out = [f"# {report.title}", ""]
     if spec.quick:
         out += ["**Quick version** (`--quick`): fewer training steps and test segments than the full "
@@ -224,8 +280,9 @@ def build(spec, report: Report, summaries: dict, *, translation_seconds: dict | 
                 f"Gap over the floor ({name} minus floor): what reading the source earned.", "",
                 main_table(spec, report, m, "gap"), ""]
     ratio_lines, ratio_data = ratio_section(spec, report, pooled)
+    pivot_lines, pivot_data = pivot_section(spec, report, pivots_pooled)
     ablation_lines, ablation_data = ablation_section(spec, report)
-    out += ratio_lines + ablation_lines + training_section(spec, summaries)
+    out += ratio_lines + pivot_lines + ablation_lines + training_section(spec, summaries)
     per_system = {name: sum((translation_seconds or {}).get(name, {}).values()) for name in spec.systems}
     seconds = sum(per_system.values())
     train_minutes = sum(t.seconds or 0.0 for t in summaries.values()) / 60
@@ -234,7 +291,8 @@ def build(spec, report: Report, summaries: dict, *, translation_seconds: dict | 
             + ", ".join(f"{n} {v / 60:.1f}" for n, v in per_system.items()) + " min. Summed over sessions; "
             "machine and versions of the last: eval/run.json.", ""]
     data = {"experiment": spec.name, "quick": spec.quick, "pending": list(pending or {}), "ratios": ratio_data,
-            "zero_shot_vs_oracle_pooled": list(pooled or []), "ablations": ablation_data,
+            "zero_shot_vs_oracle_pooled": list(pooled or []), "pivots": pivot_data,
+            "pivots_pooled": list(pivots_pooled or []), "ablations": ablation_data,
             "training": {k: vars(v) for k, v in summaries.items()},
             "trained_languages": {s: trained_languages(spec, s) for s in spec.systems},
             "averages": report.to_dict()["averages"], "translation_seconds": seconds,

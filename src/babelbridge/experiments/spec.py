@@ -73,8 +73,9 @@ class ExperimentSpec:
         keep = set(names)
         roles = ("zero_shot", "oracle", "ablation_full", "ablation_reference")  # each names one system
         report = {k: v for k, v in self.report.items() if k not in roles or v in keep}
-        if "ablations" in report:
-            report["ablations"] = [s for s in report["ablations"] if s in keep]
+        for role in ("ablations", "pivots"):  # each names several
+            if role in report:
+                report[role] = [s for s in report[role] if s in keep]
         evaluation = dict(self.evaluation)
         if evaluation.get("baseline") not in keep:
             evaluation["baseline"] = None
