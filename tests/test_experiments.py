@@ -209,6 +209,7 @@ def test_an_interrupted_system_resumes_from_its_checkpoint(tmp_path, capsys):
     timing = json.loads((run_dir(out, system) / "timing.json").read_text())
     killed, resumed = timing["sessions"]
     assert killed["started"] == started and killed["killed"] and 49.5 <= killed["seconds"] <= 51.0
+    assert resumed["from_step"] == 2  # where it resumed: --status's pace counts steps from there
     assert resumed["seconds"] > 0 and timing["seconds"] == pytest.approx(killed["seconds"] + resumed["seconds"], abs=0.11)
 
 
@@ -254,6 +255,7 @@ def test_status_reads_each_systems_state_from_the_folder_and_names_the_running_p
     import fcntl
 
     from babelbridge.experiments.runner import LOCK
+    from babelbridge.experiments.status import experiment_status, format_status
 
     path, out = tiny_experiment(tmp_path), tmp_path / "out"
     runs = out / "runs"
@@ -268,6 +270,8 @@ def test_status_reads_each_systems_state_from_the_folder_and_names_the_running_p
     (runs / "hca-both" / "checkpoints" / "step-0000004" / "trainer_state.json").write_text('{"step": 4}')
     (runs / "hca-both" / "checkpoints" / "tmp-step-0000006").mkdir()  # an unfinished save: not a checkpoint
     (runs / "hca-both" / "metrics.jsonl").write_text('{"step": 4, "loss": 3.0}\n{"step": 5, "loss": 2.9}\n')
+    (runs / "hca-both" / "timing.json").write_text(  # its last session resumed at step 4, still open
+        '{"seconds": 0.0, "sessions": [{"started": 1000.0, "from_step": 4, "seconds": null}]}')
     (runs / "hca-no-qr").mkdir()
     (runs / "hca-no-qr" / "metrics.jsonl").write_text('{"step": 1, "loss": 3.5}\n')
     (out / "eval").mkdir()
@@ -289,8 +293,17 @@ def test_status_reads_each_systems_state_from_the_folder_and_names_the_running_p
         held.flush()
         fcntl.flock(held, fcntl.LOCK_EX)
         assert main(["experiment", "--config", str(path), "--out", str(out), "--status"]) == 0
-        assert capsys.readouterr().out.splitlines()[1] == "running now: pid 4242, since 2026-12-01 15:00:00"
+        shown = capsys.readouterr().out.splitlines()
+        assert shown[1] == "running now: pid 4242, since 2026-12-01 15:00:00"
+        assert "hca-both" in shown[4] and "training now: step 5, " in shown[4]
         fcntl.flock(held, fcntl.LOCK_UN)
+    # While it runs, the open session's pace: 1 step (4 -> 5) in 120 s, 1 step to go.
+    spec = load_experiment(path)
+    live = {s.name: s for s in experiment_status(spec, out, running=True, now=1120.0)}
+    assert live["hca-both"].seconds_per_step == 120.0 and live["hca-no-qr"].seconds_per_step is None
+    assert "; training now: step 5, 120.0 s a step this session, ~2 min to step 6; translated 0/2" in \
+        format_status(spec, out, list(live.values()), "pid 1").splitlines()[4]
+    assert experiment_status(spec, out, running=False, now=1120.0)[1].seconds_per_step is None
     assert main(["experiment", "--config", str(path), "--out", str(tmp_path / "none"), "--status"]) == 2
     assert "--status: " + str(tmp_path / "none") + " does not exist" in capsys.readouterr().err
 

@@ -109,7 +109,8 @@ def run(args) -> None:
 
         if not Path(args.out).is_dir():
             raise InputError(f"--status: {args.out} does not exist; nothing of this experiment has run there")
-        print(format_status(spec, args.out, experiment_status(spec, args.out), running_process(args.out)))
+        running = running_process(args.out)
+        print(format_status(spec, args.out, experiment_status(spec, args.out, running=running is not None), running))
         return
     from ..experiments import run_experiment
     from .translate_cmd import check_device

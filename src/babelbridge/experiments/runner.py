@@ -146,7 +146,8 @@ def train_system(out: Path, system: SystemSpec, log=_stderr) -> float:
     timing = folder / "timing.json"
     sessions = json.loads(timing.read_text()).get("sessions", []) if timing.is_file() else []
     sessions = close_killed_sessions(sessions, last_checkpoint_time(folder))
-    sessions.append({"started": round(time.time(), 1), "seconds": None})
+    # from_step: where this session resumes, so --status can tell its pace while it runs
+    sessions.append({"started": round(time.time(), 1), "from_step": last_checkpoint_step(folder), "seconds": None})
     _write_timing(timing, sessions)
     started = time.perf_counter()
     train_from_run_config(load_run_config(config), {"config_file": str(config), "experiment_system": system.name})
@@ -164,8 +165,17 @@ def last_checkpoint_time(folder: Path) -> float | None:
     return (found[-1] / "trainer_state.json").stat().st_mtime if found else None
 
 
+def last_checkpoint_step(folder: Path) -> int:
+    """The step training resumes from: the last complete checkpoint's, 0 without one."""
+    from ..train.state import checkpoints
+
+    found = checkpoints(folder)
+    return json.loads((found[-1] / "trainer_state.json").read_text())["step"] if found else 0
+
+
 def close_killed_sessions(sessions: list, checkpoint_time: float | None) -> list[dict]:
-    """timing.json's sessions, each {"started": epoch seconds, "seconds": wall seconds}.
+    """timing.json's sessions, each {"started": epoch seconds, "from_step": the step it resumed
+    from, "seconds": wall seconds}.
 
     A session still open (seconds None) was killed, e.g. at the end of a working session; what it
     did up to its last checkpoint is what the resumed run keeps, so that is what it counts; its

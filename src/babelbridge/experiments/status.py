@@ -9,10 +9,11 @@ whether an experiment process is running in DIR right now.
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from .runner import LOCK, TRANSLATION_TIME, is_trained, run_dir, training_summary
+from .runner import LOCK, TRANSLATION_TIME, is_trained, last_checkpoint_step, run_dir, training_summary
 from .spec import ExperimentSpec
 
 
@@ -26,12 +27,15 @@ class SystemStatus:
     source_gap: float | None = None  # at the last validation
     minutes: float | None = None  # training time so far (timing.json, killed sessions up to their checkpoint)
     translated: int = 0  # test sets translated (eval/translation_seconds.json)
+    seconds_per_step: float | None = None  # while it trains: this session's pace so far
 
 
-def experiment_status(spec: ExperimentSpec, out: str | Path) -> list[SystemStatus]:
-    from ..train.state import checkpoints
-
+def experiment_status(spec: ExperimentSpec, out: str | Path, *, running: bool = False,
+                      now: float | None = None) -> list[SystemStatus]:
+    """running: an experiment process holds DIR's lock, so an open training session is live and
+    its pace (from the session's start and the step it resumed from) tells the time left."""
     out = Path(out)
+    now = time.time() if now is None else now
     recorded_file = out / "eval" / TRANSLATION_TIME
     recorded = json.loads(recorded_file.read_text(encoding="utf-8")) if recorded_file.is_file() else {}
     langs = spec.evaluation["langs"]
@@ -43,21 +47,33 @@ def experiment_status(spec: ExperimentSpec, out: str | Path) -> list[SystemStatu
             continue
         folder = run_dir(out, system)
         summary = training_summary(out, system)
-        saved = checkpoints(folder)
-        checkpoint_step = (json.loads((saved[-1] / "trainer_state.json").read_text())["step"] if saved else None)
+        checkpoint_step = last_checkpoint_step(folder) or None
         if is_trained(out, system):
             state = "trained"
-        elif saved:
+        elif checkpoint_step:
             state = "partial"
         elif folder.is_dir():
             state = "started"
         else:
             state = "not started"
-        found.append(SystemStatus(
+        status = SystemStatus(
             system.name, state, max_steps=system.run.get("train", {}).get("max_steps"),
             checkpoint_step=checkpoint_step, logged_step=summary.steps, source_gap=summary.source_gap,
-            minutes=None if summary.seconds is None else summary.seconds / 60, translated=translated))
+            minutes=None if summary.seconds is None else summary.seconds / 60, translated=translated)
+        if running and state in ("partial", "started"):
+            status.seconds_per_step = _live_pace(folder, summary.steps, now)
+        found.append(status)
     return found
+
+
+def _live_pace(folder: Path, logged_step: int | None, now: float) -> float | None:
+    timing = folder / "timing.json"
+    sessions = json.loads(timing.read_text()).get("sessions", []) if timing.is_file() else []
+    last = sessions[-1] if sessions and isinstance(sessions[-1], dict) else {}
+    if last.get("seconds") is not None or "from_step" not in last or not logged_step:
+        return None  # no open session, or one written before sessions recorded their start step
+    done = logged_step - last["from_step"]
+    return (now - last["started"]) / done if done > 0 else None
 
 
 def running_process(out: str | Path) -> str | None:
@@ -97,7 +113,11 @@ def format_status(spec: ExperimentSpec, out: str | Path, statuses: list[SystemSt
                     f"from step 0)" if s.logged_step else "started, no checkpoint yet (it restarts from step 0)")
         else:
             what = "not started"
-        if s.minutes:
+        if s.seconds_per_step and s.logged_step and s.max_steps:
+            left = s.seconds_per_step * (s.max_steps - s.logged_step) / 60
+            what += (f"; training now: step {s.logged_step}, {s.seconds_per_step:.1f} s a step this session, "
+                     f"~{left:.0f} min to step {s.max_steps}")
+        elif s.minutes:
             what += f", {s.minutes:.1f} min"
         if s.source_gap is not None:
             what += f", source gap {s.source_gap:.3f}"
