@@ -179,9 +179,9 @@ def pivot_section(spec, report: Report, pooled: list[dict] | None = None) -> tup
     for m in report.metrics:
         rows = []
         for what, label in (("score", metric_name(m)), ("gap", "gap over floor")):
+            references = [_mean_over(report, reference, m, langs, what) for langs in columns.values()]
             for s in pivots:
                 values = [_mean_over(report, s, m, langs, what) for langs in columns.values()]
-                references = [_mean_over(report, reference, m, langs, what) for langs in columns.values()]
                 trained = ", ".join(l.split("_")[0] for l in trained_languages(spec, s))
                 rows.append([f"{label}, {s} ({trained})"] + [
                     _f(v) + ("" if s == reference else f" ({_pct(v, r)})") for v, r in zip(values, references)])

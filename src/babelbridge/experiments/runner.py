@@ -289,6 +289,18 @@ def pooled_comparisons(spec: ExperimentSpec, ev) -> tuple[list[dict], list[dict]
 LOCK = ".experiment.lock"
 
 
+def try_lock(f) -> str | None:
+    """Take the lock on open file f; if another process holds it, return what it wrote there."""
+    import fcntl
+
+    try:
+        fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        f.seek(0)
+        return f.read().strip() or "another process"
+    return None
+
+
 @contextlib.contextmanager
 def folder_lock(out: Path):
     """One experiment process per output folder: two would train the same system into one run
@@ -300,11 +312,8 @@ def folder_lock(out: Path):
         return
     out.mkdir(parents=True, exist_ok=True)
     with open(out / LOCK, "a+", encoding="utf-8") as f:
-        try:
-            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            f.seek(0)
-            holder = f.read().strip() or "another process"
+        holder = try_lock(f)
+        if holder:
             raise BabelBridgeError(f"{out} is in use by another experiment ({holder}); wait for it to end or "
                                    f"stop it, then run this again: it resumes from there") from None
         f.seek(0)

@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from .runner import LOCK, TRANSLATION_TIME, is_trained, last_checkpoint_step, run_dir, training_summary
+from .runner import LOCK, TRANSLATION_TIME, is_trained, last_checkpoint_step, run_dir, training_summary, try_lock
 from .spec import ExperimentSpec
 
 
@@ -86,12 +86,10 @@ def running_process(out: str | Path) -> str | None:
     if not lock.is_file():
         return None
     with open(lock, encoding="utf-8") as f:
-        try:
-            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            return f.read().strip() or "another process"
-        fcntl.flock(f, fcntl.LOCK_UN)
-    return None
+        holder = try_lock(f)
+        if holder is None:
+            fcntl.flock(f, fcntl.LOCK_UN)
+    return holder
 
 
 def format_status(spec: ExperimentSpec, out: str | Path, statuses: list[SystemStatus],
