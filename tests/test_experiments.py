@@ -107,6 +107,12 @@ def test_tiny_experiment_trains_evaluates_reports_and_resumes_without_redoing(tm
     assert set(pivots) == {"chrf++", "bleu"} and pivots["bleu"]["testsets"] == ["fra_Latn"]
     assert (pivots["bleu"]["baseline"], pivots["bleu"]["system"]) == ("hca-deu", "hca-no-qr")
     assert pivots["chrf++"]["score"] == pytest.approx(results["scores"]["hca-no-qr"]["fra_Latn"]["chrf++"]["score"])
+    # Each ablation against the full model, on each of Table 4's groups (Low: fra; All: deu + fra).
+    ablations = {(r["metric"], r["group"]): r for r in report["ablations_pooled"]}
+    assert set(ablations) == {(m, g) for m in ("chrf++", "bleu") for g in ("Low", "All")}
+    assert ablations[("chrf++", "All")]["segments"] == 12 and ablations[("chrf++", "Low")]["testsets"] == ["fra_Latn"]
+    assert (ablations[("bleu", "Low")]["baseline"], ablations[("bleu", "Low")]["system"]) == ("hca-deu", "hca-no-qr")
+    assert ablations[("chrf++", "Low")]["score"] == pytest.approx(results["scores"]["hca-no-qr"]["fra_Latn"]["chrf++"]["score"])
     assert report["trained_languages"]["hca-both"] == ["deu_Latn", "fra_Latn"]
     text = (out / "report.md").read_text()
     for heading in ("per source language (the layout of the paper's Table 2)", "Zero-shot / oracle",
@@ -381,6 +387,15 @@ def test_report_tables_averages_ratio_and_ablations_from_fake_scores(tmp_path):
     only_one = build(replace(spec, report={**spec.report, "pivots": ["hca-deu"]}), report, summaries)
     assert "Which pair" not in only_one.markdown and only_one.data["pivots"] == []
     assert spec.restricted(["hca-deu", "hca-both", "zero-shot"]).report["pivots"] == ["hca-deu"]
+
+    ablation_pooled = [{"metric": "chrf++", "group": "Low", "baseline": "hca-deu", "system": "hca-no-qr",
+                        "testsets": ["fra_Latn"], "segments": 40, "baseline_score": 30.0, "score": 10.0,
+                        "difference": -20.0, "p": 0.001}]
+    with_ablations = build(spec, report, summaries, ablations_pooled=ablation_pooled)
+    assert "Each variant against hca-deu, the segments of each group pooled as one corpus" in with_ablations.markdown
+    assert "| hca-no-qr | chrF++ | Low | 40 | 30.00 | 10.00 | -20.00 | 0.001 |" in with_ablations.markdown
+    assert with_ablations.data["ablations_pooled"] == ablation_pooled and built.data["ablations_pooled"] == []
+    assert "Each variant against" not in built.markdown
 
     # Table 4: the ablation's delta against the full model, and the LLM alone.
     (ablation,) = [r for r in built.data["ablations"] if r["system"] == "hca-no-qr"]

@@ -202,13 +202,18 @@ def pivot_section(spec, report: Report, pooled: list[dict] | None = None) -> tup
     return out, data
 
 
-def ablation_section(spec, report: Report) -> tuple[list[str], list[dict]]:
+def ablation_groups(spec, report: Report) -> list[str]:
+    """The average columns of the ablation table (the paper's Table 4: Low-resource and overall)."""
+    return [g for g in (spec.report.get("ablation_groups") or [ALL]) if g in report.columns] or [ALL]
+
+
+def ablation_section(spec, report: Report, pooled: list[dict] | None = None) -> tuple[list[str], list[dict]]:
     section = spec.report
     full, variants = section.get("ablation_full"), list(section.get("ablations") or [])
     if not (full and variants):
         return [], []
     reference = section.get("ablation_reference")
-    groups = [g for g in (section.get("ablation_groups") or [ALL]) if g in report.columns] or [ALL]
+    groups = ablation_groups(spec, report)
     out, data = [], []
     for m in report.metrics:
         header = ["variant"]
@@ -227,6 +232,14 @@ def ablation_section(spec, report: Report) -> tuple[list[str], list[dict]]:
             rows.append(row)
             data.append(record)
         out += [f"## Ablations ({metric_name(m)}; the layout of the paper's Table 4)", "", _table(header, rows), ""]
+    if pooled:
+        # One seed per system: a delta of 1-2 points can be noise; the paired test on each
+        # group's segments pooled says which deltas are not.
+        out += [f"Each variant against {full}, the segments of each group pooled as one corpus, paired bootstrap:", "",
+                _table(["variant", "metric", "group", "segments", full, "variant's", "difference", "p"],
+                       [[r["system"], metric_name(r["metric"]), r["group"], str(r["segments"]),
+                         _f(r["baseline_score"]), _f(r["score"]), _f(r["difference"], signed=True), _f(r["p"], 3)]
+                        for r in pooled], text_columns=3), ""]
     paper = (section.get("paper") or {}).get("ablations")
     if paper:
         out += [f"The paper: {paper}", ""]
@@ -253,12 +266,14 @@ def training_section(spec, summaries: dict) -> list[str]:
 
 def build(spec, report: Report, summaries: dict, *, translation_seconds: dict | None = None,
           run: dict | None = None, pending: dict[str, str] | None = None,
-          pooled: list[dict] | None = None, pivots_pooled: list[dict] | None = None) -> BuiltReport:
+          pooled: list[dict] | None = None, pivots_pooled: list[dict] | None = None,
+          ablations_pooled: list[dict] | None = None) -> BuiltReport:
     """translation_seconds: system -> test set -> seconds it took when really translated (any
     session). pending: systems not trained yet (name -> description), listed so a partial
     report says what it lacks. pooled: zero-shot against oracle over the unseen languages'
     pooled segments, one significance.pooled_paired_bootstrap result (plus "metric") each;
-    pivots_pooled: the same for each pivot against the first, over the languages none saw."""
+    pivots_pooled: the same for each pivot against the first, over the languages none saw;
+    ablations_pooled: each ablation against the full model over each ablation group (plus "group")."""
     out = [f"# {report.title}", ""]
     if spec.quick:
         out += ["**Quick version** (`--quick`): fewer training steps and test segments than the full "
@@ -281,7 +296,7 @@ def build(spec, report: Report, summaries: dict, *, translation_seconds: dict | 
                 main_table(spec, report, m, "gap"), ""]
     ratio_lines, ratio_data = ratio_section(spec, report, pooled)
     pivot_lines, pivot_data = pivot_section(spec, report, pivots_pooled)
-    ablation_lines, ablation_data = ablation_section(spec, report)
+    ablation_lines, ablation_data = ablation_section(spec, report, ablations_pooled)
     out += ratio_lines + pivot_lines + ablation_lines + training_section(spec, summaries)
     per_system = {name: sum((translation_seconds or {}).get(name, {}).values()) for name in spec.systems}
     seconds = sum(per_system.values())
@@ -293,6 +308,7 @@ def build(spec, report: Report, summaries: dict, *, translation_seconds: dict | 
     data = {"experiment": spec.name, "quick": spec.quick, "pending": list(pending or {}), "ratios": ratio_data,
             "zero_shot_vs_oracle_pooled": list(pooled or []), "pivots": pivot_data,
             "pivots_pooled": list(pivots_pooled or []), "ablations": ablation_data,
+            "ablations_pooled": list(ablations_pooled or []),
             "training": {k: vars(v) for k, v in summaries.items()},
             "trained_languages": {s: trained_languages(spec, s) for s in spec.systems},
             "averages": report.to_dict()["averages"], "translation_seconds": seconds,

@@ -263,9 +263,10 @@ def given_system(system: SystemSpec, *, device: str, dtype: str):
     return System.from_checkpoint(system.name, resolve_bridge_path(system.bridge), device=device, dtype=dtype)
 
 
-def pooled_comparisons(spec: ExperimentSpec, ev) -> tuple[list[dict], list[dict]]:
+def pooled_comparisons(spec: ExperimentSpec, ev) -> dict[str, list[dict]]:
     """Paired bootstraps over pooled languages, per sacrebleu metric: the zero-shot system against
-    the oracle on the languages it never saw; each pivot against the first on those none saw."""
+    the oracle on the languages it never saw; each pivot against the first on those none saw;
+    each ablation against the full model on each of the ablation groups (Table 4's columns)."""
     from ..evaluate.metrics import sacrebleu_metric
     from ..evaluate.significance import pooled_paired_bootstrap
     from . import report as experiment_report
@@ -273,17 +274,24 @@ def pooled_comparisons(spec: ExperimentSpec, ev) -> tuple[list[dict], list[dict]
     segments = ev.segments()
     metrics = [m for m in spec.evaluation["metrics"] if m in ("chrf++", "bleu")]  # spBLEU needs an --spm model
 
-    def pooled(languages: list[str], baseline: str, system: str) -> list[dict]:
-        return [{"metric": m, **pooled_paired_bootstrap(segments, languages, sacrebleu_metric(m), baseline=baseline,
-                                                        system=system)} for m in metrics]
+    def pooled(languages: list[str], baseline: str, system: str, **extra) -> list[dict]:
+        return [{"metric": m, **extra, **pooled_paired_bootstrap(segments, languages, sacrebleu_metric(m),
+                                                                 baseline=baseline, system=system)}
+                for m in metrics]
 
-    zs, oracle = spec.report.get("zero_shot"), spec.report.get("oracle")
+    section = spec.report
+    zs, oracle = section.get("zero_shot"), section.get("oracle")
     unseen = experiment_report.unseen_languages(spec, ev.report)
-    zero_shot_vs_oracle = pooled(unseen, oracle, zs) if zs and oracle and unseen else []
-    pivots = list(spec.report.get("pivots") or [])
+    pivots = list(section.get("pivots") or [])
     neither = experiment_report.languages_none_trained_on(spec, ev.report, pivots)
-    pivot_results = [r for p in pivots[1:] for r in pooled(neither, pivots[0], p)] if neither else []
-    return zero_shot_vs_oracle, pivot_results
+    full = section.get("ablation_full")
+    groups = experiment_report.ablation_groups(spec, ev.report)
+    return {
+        "zero_shot_vs_oracle": pooled(unseen, oracle, zs) if zs and oracle and unseen else [],
+        "pivots": [r for p in pivots[1:] for r in pooled(neither, pivots[0], p)] if neither else [],
+        "ablations": [r for v in section.get("ablations") or [] for g in groups
+                      for r in pooled(ev.report.columns[g], full, v, group=g)] if full else [],
+    }
 
 
 LOCK = ".experiment.lock"
@@ -398,11 +406,12 @@ def _run_experiment(spec: ExperimentSpec, out: Path, *, only: list[str] | None =
                          generation=generation, testsets={ts.name: ts.identity for ts in testsets},
                          signatures=ev.signatures, translation=ev.translation)
     write_results(out / "eval", ev.report, segments=ev.segments(), run=info)
-    zero_shot_vs_oracle, pivots = pooled_comparisons(shown, ev)
+    pooled = pooled_comparisons(shown, ev)
     built = experiment_report.build(shown, ev.report, result.summaries, run=info,
                                     translation_seconds=record_translation_time(out, ev.translation),
                                     pending={n: spec.systems[n].describe for n in result.pending},
-                                    pooled=zero_shot_vs_oracle, pivots_pooled=pivots)
+                                    pooled=pooled["zero_shot_vs_oracle"], pivots_pooled=pooled["pivots"],
+                                    ablations_pooled=pooled["ablations"])
     with atomic_output(out / "report.md") as f:
         f.write(built.markdown)
     write_json(out / "report.json", built.data)
