@@ -13,7 +13,7 @@ from babelbridge.cli.main import main
 from babelbridge.errors import BabelBridgeError
 from babelbridge.evaluate.report import Cell, build_report
 from babelbridge.experiments import EXPERIMENTS, experiment_file, load_experiment
-from babelbridge.experiments.report import build, main_table
+from babelbridge.experiments.report import build, main_table, same_pair_section
 from babelbridge.experiments.runner import TrainingSummary, close_killed_sessions
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -62,7 +62,7 @@ def tiny_experiment(tmp_path: Path, *, steps: int = 6, **extra) -> Path:
         "report": {"zero_shot": "hca-deu", "oracle": "hca-both", "ablation_full": "hca-deu",
                    "ablations": ["hca-no-qr"], "ablation_reference": "zero-shot", "ablation_groups": ["Low", "All"],
                    # two one-pair systems (both German here: the mechanism, not a real pivot test)
-                   "pivots": ["hca-deu", "hca-no-qr"]},
+                   "pivots": ["hca-deu", "hca-no-qr"], "same_pair_baselines": ["lora"]},
         "quick": {"set": {"train.max_steps": 2, "train.eval_every": 2}, "evaluation": {"limit": 3}},
         **extra,
     }
@@ -107,6 +107,12 @@ def test_tiny_experiment_trains_evaluates_reports_and_resumes_without_redoing(tm
     assert set(pivots) == {"chrf++", "bleu"} and pivots["bleu"]["testsets"] == ["fra_Latn"]
     assert (pivots["bleu"]["baseline"], pivots["bleu"]["system"]) == ("hca-deu", "hca-no-qr")
     assert pivots["chrf++"]["score"] == pytest.approx(results["scores"]["hca-no-qr"]["fra_Latn"]["chrf++"]["score"])
+    # LoRA against hca-deu where they meet: the pair both trained on (deu), what neither saw (fra), the groups.
+    same_pair = {r["group"]: r for r in report["same_pair_baselines_pooled"] if r["metric"] == "chrf++"}
+    assert {g: r["testsets"] for g, r in same_pair.items()} == {
+        "trained": ["deu_Latn"], "unseen": ["fra_Latn"], "Low": ["fra_Latn"], "All": ["deu_Latn", "fra_Latn"]}
+    assert (same_pair["All"]["baseline"], same_pair["All"]["system"]) == ("hca-deu", "lora")
+    assert same_pair["trained"]["score"] == pytest.approx(results["scores"]["lora"]["deu_Latn"]["chrf++"]["score"])
     # Each ablation against the full model, on each of Table 4's groups (Low: fra; All: deu + fra).
     ablations = {(r["metric"], r["group"]): r for r in report["ablations_pooled"]}
     assert set(ablations) == {(m, g) for m in ("chrf++", "bleu") for g in ("Low", "All")}
@@ -388,6 +394,27 @@ def test_report_tables_averages_ratio_and_ablations_from_fake_scores(tmp_path):
     assert "Which pair" not in only_one.markdown and only_one.data["pivots"] == []
     assert spec.restricted(["hca-deu", "hca-both", "zero-shot"]).report["pivots"] == ["hca-deu"]
 
+    # Against the same pair's baseline (lora, also trained on deu only): ahead at home, behind on fra.
+    same_pair = {(r["what"], r["system"], r["group"]): r for r in built.data["same_pair_baselines"]
+                 if r["metric"] == "chrf++"}
+    assert set(g for _, _, g in same_pair) == {"trained", "unseen", "Low", "All"}
+    assert same_pair[("score", "lora", "trained")]["delta_vs_reference"] == pytest.approx(45.0 - 40.0)
+    assert same_pair[("score", "lora", "unseen")]["delta_vs_reference"] == pytest.approx(12.0 - 30.0)
+    assert same_pair[("gap", "lora", "All")]["value"] == pytest.approx((30.0 + 1.0) / 2)
+    assert same_pair[("score", "hca-deu", "All")]["delta_vs_reference"] == 0.0
+    assert "## Against baselines trained on the same pair: hca-deu vs lora" in built.markdown
+    assert "| chrF++, lora | 45.00 (+5.00) | 12.00 (-18.00) | 12.00 (-18.00) | 28.50 (-6.50) |" in built.markdown
+    assert "| gap over floor, hca-deu | 20.00 | 10.00 | 10.00 | 15.00 |" in built.markdown
+    same_pair_pooled = [{"metric": "bleu", "group": "unseen", "baseline": "hca-deu", "system": "lora",
+                         "testsets": ["fra_Latn"], "segments": 40, "baseline_score": 3.0, "score": 0.5,
+                         "difference": -2.5, "p": 0.001}]
+    with_same_pair = build(spec, report, summaries, same_pair_pooled=same_pair_pooled)
+    assert "| lora | BLEU | unseen | 40 | 3.00 | 0.50 | -2.50 | 0.001 |" in with_same_pair.markdown
+    assert with_same_pair.data["same_pair_baselines_pooled"] == same_pair_pooled
+    without_lora = spec.restricted(["hca-deu", "hca-both", "zero-shot"])
+    assert without_lora.report["same_pair_baselines"] == []
+    assert same_pair_section(without_lora, report) == ([], [])
+
     ablation_pooled = [{"metric": "chrf++", "group": "Low", "baseline": "hca-deu", "system": "hca-no-qr",
                         "testsets": ["fra_Latn"], "segments": 40, "baseline_score": 30.0, "score": 10.0,
                         "difference": -20.0, "p": 0.001}]
@@ -439,6 +466,7 @@ def test_shipped_one_pair_experiment_is_valid_in_both_versions(capsys):
      "evaluation.baseline 'nobody' is not a system"),
     ({"evaluation": {"testset": "bible:test", "langs": ["deutsch-x"]}}, "evaluation.langs"),
     ({"report": {"oracle": "nobody"}}, "report names nobody, not among the systems"),
+    ({"report": {"same_pair_baselines": ["lora-xx"]}}, "report names lora-xx, not among the systems"),
     ({"quick": None}, "--quick: this experiment defines no quick version"),
 ])
 def test_experiment_file_mistakes_are_named(tmp_path, change, message):

@@ -12,6 +12,8 @@ it is tested on fake results. The `report:` section of an experiment file names 
       ablation_groups: [Low, All]   # the averages Table 4 shows
       pivots: [hca-deu, hca-arb]    # one-pair systems trained on different pairs: the first is
                                     # the reference, compared where none of them was trained
+      same_pair_baselines: [lora-deu]  # other methods trained on zero_shot's pair (Table 2's
+                                    # Qwen3+LoRA row), each against zero_shot
       paper: {...}                  # optional: the paper's figures, quoted next to ours
 
 Every score comes with its source-blind floor (the system's own output scored against other
@@ -27,7 +29,7 @@ from ..errors import BabelBridgeError
 from ..evaluate.report import ALL, Report, metric_name
 
 REPORT_KEYS = {"zero_shot", "oracle", "ablation_full", "ablations", "ablation_reference", "ablation_groups",
-               "pivots", "paper"}
+               "pivots", "same_pair_baselines", "paper"}
 
 
 @dataclass
@@ -42,7 +44,7 @@ def check_report_section(section: dict, systems, where: str) -> None:
         raise BabelBridgeError(f"{where}: unknown key(s) in report: {', '.join(unknown)}; "
                                f"accepted: {', '.join(sorted(REPORT_KEYS))}")
     names = [section.get(k) for k in ("zero_shot", "oracle", "ablation_full", "ablation_reference")]
-    names += list(section.get("ablations") or []) + list(section.get("pivots") or [])
+    names += [n for role in ("ablations", "pivots", "same_pair_baselines") for n in section.get(role) or []]
     missing = [n for n in names if n is not None and n not in systems]
     if missing:
         raise BabelBridgeError(f"{where}: report names {', '.join(map(str, missing))}, not among the systems "
@@ -153,6 +155,14 @@ def ratio_section(spec, report: Report, pooled: list[dict] | None = None) -> tup
     return out, data
 
 
+def _side_by_side(report: Report, metric: str, columns: dict[str, list[str]], reference: str, systems: list[str]):
+    """(what, label, system, its means per column, the reference's) for score then gap over floor."""
+    for what, label in (("score", metric_name(metric)), ("gap", "gap over floor")):
+        references = [_mean_over(report, reference, metric, langs, what) for langs in columns.values()]
+        for s in systems:
+            yield what, label, s, [_mean_over(report, s, metric, langs, what) for langs in columns.values()], references
+
+
 def pooled_table(pooled: list[dict], baseline: str, system: str) -> str:
     return _table(["metric", baseline, system, "difference", "p"],
                   [[metric_name(r["metric"]), _f(r["baseline_score"]), _f(r["score"]),
@@ -178,16 +188,13 @@ def pivot_section(spec, report: Report, pooled: list[dict] | None = None) -> tup
     data = []
     for m in report.metrics:
         rows = []
-        for what, label in (("score", metric_name(m)), ("gap", "gap over floor")):
-            references = [_mean_over(report, reference, m, langs, what) for langs in columns.values()]
-            for s in pivots:
-                values = [_mean_over(report, s, m, langs, what) for langs in columns.values()]
-                trained = ", ".join(l.split("_")[0] for l in trained_languages(spec, s))
-                rows.append([f"{label}, {s} ({trained})"] + [
-                    _f(v) + ("" if s == reference else f" ({_pct(v, r)})") for v, r in zip(values, references)])
-                data += [{"metric": m, "what": what, "system": s, "group": g, "value": v,
-                          "ratio_to_reference": None if v is None or not r else v / r}
-                         for g, v, r in zip(columns, values, references)]
+        for what, label, s, values, references in _side_by_side(report, m, columns, reference, pivots):
+            trained = ", ".join(l.split("_")[0] for l in trained_languages(spec, s))
+            rows.append([f"{label}, {s} ({trained})"] + [
+                _f(v) + ("" if s == reference else f" ({_pct(v, r)})") for v, r in zip(values, references)])
+            data += [{"metric": m, "what": what, "system": s, "group": g, "value": v,
+                      "ratio_to_reference": None if v is None or not r else v / r}
+                     for g, v, r in zip(columns, values, references)]
         out += [_table(["", *(f"avg {g}" for g in columns)], rows), ""]
     if pooled:
         by_system: dict[str, list[dict]] = {}
@@ -197,6 +204,57 @@ def pivot_section(spec, report: Report, pooled: list[dict] | None = None) -> tup
             out += [f"Pooled over those languages ({results[0]['segments']} segments as one corpus), {system} "
                     f"against {reference}, paired bootstrap:", "", pooled_table(results, reference, system), ""]
     paper = (spec.report.get("paper") or {}).get("pivots")
+    if paper:
+        out += [f"The paper: {paper}", ""]
+    return out, data
+
+
+def same_pair_columns(spec, report: Report) -> dict[str, list[str]]:
+    """Where the same-pair baselines meet the zero-shot system: the languages all of them were
+    trained on (where a fine-tuned LLM plays at home), those none was (the transfer the paper
+    claims), then the report's groups. Empty when there is nothing to compare."""
+    reference = spec.report.get("zero_shot")
+    baselines = [b for b in spec.report.get("same_pair_baselines") or [] if b in report.systems]
+    if reference not in report.systems or not baselines:
+        return {}
+    systems = [reference, *baselines]
+    shared = set.intersection(*(set(trained_languages(spec, s)) for s in systems))
+    columns = {"trained": [l for l in report.languages if l in shared],
+               UNSEEN: languages_none_trained_on(spec, report, systems), **report.columns}
+    return {g: langs for g, langs in columns.items() if langs}
+
+
+def same_pair_section(spec, report: Report, pooled: list[dict] | None = None) -> tuple[list[str], list[dict]]:
+    """The paper's Table 2 baselines on the zero-shot system's own pair (Qwen3+LoRA): does the
+    bridge beat simply fine-tuning the LLM on the same data, at home and on what neither saw?"""
+    columns = same_pair_columns(spec, report)
+    if not columns:
+        return [], []
+    reference = spec.report["zero_shot"]
+    baselines = [b for b in spec.report["same_pair_baselines"] if b in report.systems]
+    out = [f"## Against baselines trained on the same pair: {' vs '.join([reference, *baselines])}", "",
+           f"avg trained: the {_plural(len(columns.get('trained', [])), 'language')} all of them were trained on; "
+           f"avg {UNSEEN}: the {_plural(len(columns.get(UNSEEN, [])), 'language')} none of them was. In brackets: "
+           f"each baseline minus {reference}.", ""]
+    data = []
+    for m in report.metrics:
+        rows = []
+        for what, label, s, values, references in _side_by_side(report, m, columns, reference,
+                                                                 [reference, *baselines]):
+            deltas = [None if v is None or r is None else v - r for v, r in zip(values, references)]
+            rows.append([f"{label}, {s}"] + [_f(v) + ("" if s == reference else f" ({_f(d, signed=True)})")
+                                             for v, d in zip(values, deltas)])
+            data += [{"metric": m, "what": what, "system": s, "group": g, "value": v, "delta_vs_reference": d}
+                     for g, v, d in zip(columns, values, deltas)]
+        out += [_table(["", *(f"avg {g}" for g in columns)], rows), ""]
+    if pooled:
+        out += [f"Each baseline against {reference}, the segments of each column pooled as one corpus, "
+                "paired bootstrap:", "",
+                _table(["baseline", "metric", "over", "segments", reference, "baseline's", "difference", "p"],
+                       [[r["system"], metric_name(r["metric"]), r["group"], str(r["segments"]),
+                         _f(r["baseline_score"]), _f(r["score"]), _f(r["difference"], signed=True), _f(r["p"], 3)]
+                        for r in pooled], text_columns=3), ""]
+    paper = (spec.report.get("paper") or {}).get("same_pair_baselines")
     if paper:
         out += [f"The paper: {paper}", ""]
     return out, data
@@ -267,13 +325,15 @@ def training_section(spec, summaries: dict) -> list[str]:
 def build(spec, report: Report, summaries: dict, *, translation_seconds: dict | None = None,
           run: dict | None = None, pending: dict[str, str] | None = None,
           pooled: list[dict] | None = None, pivots_pooled: list[dict] | None = None,
-          ablations_pooled: list[dict] | None = None) -> BuiltReport:
+          ablations_pooled: list[dict] | None = None, same_pair_pooled: list[dict] | None = None) -> BuiltReport:
     """translation_seconds: system -> test set -> seconds it took when really translated (any
     session). pending: systems not trained yet (name -> description), listed so a partial
     report says what it lacks. pooled: zero-shot against oracle over the unseen languages'
     pooled segments, one significance.pooled_paired_bootstrap result (plus "metric") each;
     pivots_pooled: the same for each pivot against the first, over the languages none saw;
-    ablations_pooled: each ablation against the full model over each ablation group (plus "group")."""
+    ablations_pooled: each ablation against the full model over each ablation group (plus "group");
+    same_pair_pooled: each same-pair baseline against the zero-shot system over each of
+    same_pair_columns (plus "group")."""
     out = [f"# {report.title}", ""]
     if spec.quick:
         out += ["**Quick version** (`--quick`): fewer training steps and test segments than the full "
@@ -296,8 +356,9 @@ def build(spec, report: Report, summaries: dict, *, translation_seconds: dict | 
                 main_table(spec, report, m, "gap"), ""]
     ratio_lines, ratio_data = ratio_section(spec, report, pooled)
     pivot_lines, pivot_data = pivot_section(spec, report, pivots_pooled)
+    same_pair_lines, same_pair_data = same_pair_section(spec, report, same_pair_pooled)
     ablation_lines, ablation_data = ablation_section(spec, report, ablations_pooled)
-    out += ratio_lines + pivot_lines + ablation_lines + training_section(spec, summaries)
+    out += ratio_lines + pivot_lines + same_pair_lines + ablation_lines + training_section(spec, summaries)
     per_system = {name: sum((translation_seconds or {}).get(name, {}).values()) for name in spec.systems}
     seconds = sum(per_system.values())
     train_minutes = sum(t.seconds or 0.0 for t in summaries.values()) / 60
@@ -307,7 +368,8 @@ def build(spec, report: Report, summaries: dict, *, translation_seconds: dict | 
             "machine and versions of the last: eval/run.json.", ""]
     data = {"experiment": spec.name, "quick": spec.quick, "pending": list(pending or {}), "ratios": ratio_data,
             "zero_shot_vs_oracle_pooled": list(pooled or []), "pivots": pivot_data,
-            "pivots_pooled": list(pivots_pooled or []), "ablations": ablation_data,
+            "pivots_pooled": list(pivots_pooled or []), "same_pair_baselines": same_pair_data,
+            "same_pair_baselines_pooled": list(same_pair_pooled or []), "ablations": ablation_data,
             "ablations_pooled": list(ablations_pooled or []),
             "training": {k: vars(v) for k, v in summaries.items()},
             "trained_languages": {s: trained_languages(spec, s) for s in spec.systems},

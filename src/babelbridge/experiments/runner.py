@@ -266,7 +266,8 @@ def given_system(system: SystemSpec, *, device: str, dtype: str):
 def pooled_comparisons(spec: ExperimentSpec, ev) -> dict[str, list[dict]]:
     """Paired bootstraps over pooled languages, per sacrebleu metric: the zero-shot system against
     the oracle on the languages it never saw; each pivot against the first on those none saw;
-    each ablation against the full model on each of the ablation groups (Table 4's columns)."""
+    each ablation against the full model on each of the ablation groups (Table 4's columns);
+    each same-pair baseline against the zero-shot system where they meet (report.same_pair_columns)."""
     from ..evaluate.metrics import sacrebleu_metric
     from ..evaluate.significance import pooled_paired_bootstrap
     from . import report as experiment_report
@@ -286,11 +287,14 @@ def pooled_comparisons(spec: ExperimentSpec, ev) -> dict[str, list[dict]]:
     neither = experiment_report.languages_none_trained_on(spec, ev.report, pivots)
     full = section.get("ablation_full")
     groups = experiment_report.ablation_groups(spec, ev.report)
+    meet = experiment_report.same_pair_columns(spec, ev.report)
     return {
         "zero_shot_vs_oracle": pooled(unseen, oracle, zs) if zs and oracle and unseen else [],
         "pivots": [r for p in pivots[1:] for r in pooled(neither, pivots[0], p)] if neither else [],
         "ablations": [r for v in section.get("ablations") or [] for g in groups
                       for r in pooled(ev.report.columns[g], full, v, group=g)] if full else [],
+        "same_pair_baselines": [r for b in section.get("same_pair_baselines") or [] if b in ev.report.systems
+                                for g, langs in meet.items() for r in pooled(langs, zs, b, group=g)],
     }
 
 
@@ -411,7 +415,8 @@ def _run_experiment(spec: ExperimentSpec, out: Path, *, only: list[str] | None =
                                     translation_seconds=record_translation_time(out, ev.translation),
                                     pending={n: spec.systems[n].describe for n in result.pending},
                                     pooled=pooled["zero_shot_vs_oracle"], pivots_pooled=pooled["pivots"],
-                                    ablations_pooled=pooled["ablations"])
+                                    ablations_pooled=pooled["ablations"],
+                                    same_pair_pooled=pooled["same_pair_baselines"])
     with atomic_output(out / "report.md") as f:
         f.write(built.markdown)
     write_json(out / "report.json", built.data)

@@ -73,7 +73,7 @@ class ExperimentSpec:
         keep = set(names)
         roles = ("zero_shot", "oracle", "ablation_full", "ablation_reference")  # each names one system
         report = {k: v for k, v in self.report.items() if k not in roles or v in keep}
-        for role in ("ablations", "pivots"):  # each names several
+        for role in ("ablations", "pivots", "same_pair_baselines"):  # each names several
             if role in report:
                 report[role] = [s for s in report[role] if s in keep]
         evaluation = dict(self.evaluation)
