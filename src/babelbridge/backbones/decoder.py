@@ -58,6 +58,31 @@ class FrozenDecoder(nn.Module):
         """The answer's tokens followed by the end-of-turn token the model must learn to emit."""
         return self.tokenizer(text, add_special_tokens=False)["input_ids"] + [self.eos_token_id]
 
+    def enable_gradient_checkpointing(self) -> None:
+        """Store only each decoder layer's input in the forward pass and recompute the layer in
+        backward: activation memory of one layer instead of all, for ~one more forward of compute.
+
+        Hand-written rather than transformers' gradient_checkpointing_enable: up to at least
+        5.17 that checkpoints each layer's __call__, its forward hooks included, so the backward
+        would rerun HCA's fusion hooks after loss() has detached the source memory: another
+        computation than the forward's. Wrapping the instance's forward keeps hooks outside the
+        recomputation on every transformers version. Only where gradients are recorded:
+        validation and generation run as before, KV cache included."""
+        from torch.utils.checkpoint import checkpoint
+
+        for layer in self.layers:
+            if "forward" in vars(layer):  # already wrapped
+                continue
+
+            def forward(*args, _forward=layer.forward, **kwargs):
+                if not torch.is_grad_enabled():
+                    return _forward(*args, **kwargs)
+                # Non-reentrant: gradients reach the weights inside (LoRA's) even though the
+                # frozen layer's input needs none; the RNG state is replayed, so dropout matches.
+                return checkpoint(_forward, *args, use_reentrant=False, **kwargs)
+
+            layer.forward = forward
+
     def answer_loss(self, input_ids: torch.Tensor, attention_mask: torch.Tensor,
                     labels: torch.Tensor) -> torch.Tensor:
         """Mean next-token cross-entropy over the labelled tokens (-100: not scored), as

@@ -36,6 +36,9 @@ class TrainConfig(BridgeConfig):
     precision: Literal["fp32", "bf16"] = "fp32"  # bf16 autocast; adapters keep fp32 weights
     backbone_dtype: Literal["float32", "bfloat16"] = "float32"
     max_grad_norm: float | None = 1.0
+    # Recompute each decoder layer in backward instead of storing its activations: for long
+    # sequences (LoRA's source in the prompt) or large LLMs; costs about one more forward.
+    gradient_checkpointing: bool = False
     seed: int = 0
     # Validation and early stopping on a plateau (the paper stops this way).
     eval_every: int = 0  # steps; 0 = never

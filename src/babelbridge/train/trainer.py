@@ -121,6 +121,8 @@ class Trainer:
                 print(f"resuming from {found[-1]} (step {state['step']} of {self.total_steps})")
         elif cfg.init_from:
             load_trainable_into(bridge, cfg.init_from)
+        if cfg.gradient_checkpointing:
+            bridge.decoder.enable_gradient_checkpointing()
         model = acc.prepare(bridge)
         metrics = MetricsLog(self.run_dir, state["step"], enabled=acc.is_main_process)
         if acc.is_main_process:
