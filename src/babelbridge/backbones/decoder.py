@@ -62,12 +62,14 @@ class FrozenDecoder(nn.Module):
         """Store only each decoder layer's input in the forward pass and recompute the layer in
         backward: activation memory of one layer instead of all, for ~one more forward of compute.
 
-        Hand-written rather than transformers' gradient_checkpointing_enable: up to at least
-        5.17 that checkpoints each layer's __call__, its forward hooks included, so the backward
-        would rerun HCA's fusion hooks after loss() has detached the source memory: another
-        computation than the forward's. Wrapping the instance's forward keeps hooks outside the
-        recomputation on every transformers version. Only where gradients are recorded:
-        validation and generation run as before, KV cache included."""
+        Hand-written rather than transformers' gradient_checkpointing_enable, which is wrong for
+        frozen backbones twice over: it checkpoints only layers in training mode, and bridges
+        keep the frozen LLM in eval (no dropout), so it does nothing; and in 5.17 it checkpoints
+        each layer's __call__, forward hooks included, so backward reruns HCA's fusion after
+        loss() has detached the source memory (torch: "A different number of tensors was saved
+        during the original forward and recomputation"; 5.24 moved hooks outside). Wrapping the
+        instance's forward keeps hooks outside the recomputation on every version. Only where
+        gradients are recorded: validation and generation run as before, KV cache included."""
         from torch.utils.checkpoint import checkpoint
 
         for layer in self.layers:
