@@ -209,15 +209,20 @@ def pivot_section(spec, report: Report, pooled: list[dict] | None = None) -> tup
     return out, data
 
 
+def same_pair_systems(spec, report: Report) -> list[str]:
+    """The zero-shot system then its same-pair baselines in the report; empty if either is missing."""
+    reference = spec.report.get("zero_shot")
+    baselines = [b for b in spec.report.get("same_pair_baselines") or [] if b in report.systems]
+    return [reference, *baselines] if reference in report.systems and baselines else []
+
+
 def same_pair_columns(spec, report: Report) -> dict[str, list[str]]:
     """Where the same-pair baselines meet the zero-shot system: the languages all of them were
     trained on (where a fine-tuned LLM plays at home), those none was (the transfer the paper
     claims), then the report's groups. Empty when there is nothing to compare."""
-    reference = spec.report.get("zero_shot")
-    baselines = [b for b in spec.report.get("same_pair_baselines") or [] if b in report.systems]
-    if reference not in report.systems or not baselines:
+    systems = same_pair_systems(spec, report)
+    if not systems:
         return {}
-    systems = [reference, *baselines]
     shared = set.intersection(*(set(trained_languages(spec, s)) for s in systems))
     columns = {"trained": [l for l in report.languages if l in shared],
                UNSEEN: languages_none_trained_on(spec, report, systems), **report.columns}
@@ -230,8 +235,7 @@ def same_pair_section(spec, report: Report, pooled: list[dict] | None = None) ->
     columns = same_pair_columns(spec, report)
     if not columns:
         return [], []
-    reference = spec.report["zero_shot"]
-    baselines = [b for b in spec.report["same_pair_baselines"] if b in report.systems]
+    reference, *baselines = same_pair_systems(spec, report)
     out = [f"## Against baselines trained on the same pair: {' vs '.join([reference, *baselines])}", "",
            f"avg trained: the {_plural(len(columns.get('trained', [])), 'language')} all of them were trained on; "
            f"avg {UNSEEN}: the {_plural(len(columns.get(UNSEEN, [])), 'language')} none of them was. In brackets: "
@@ -240,7 +244,7 @@ def same_pair_section(spec, report: Report, pooled: list[dict] | None = None) ->
     for m in report.metrics:
         rows = []
         for what, label, s, values, references in _side_by_side(report, m, columns, reference,
-                                                                 [reference, *baselines]):
+                                                                 same_pair_systems(spec, report)):
             deltas = [None if v is None or r is None else v - r for v, r in zip(values, references)]
             rows.append([f"{label}, {s}"] + [_f(v) + ("" if s == reference else f" ({_f(d, signed=True)})")
                                              for v, d in zip(values, deltas)])

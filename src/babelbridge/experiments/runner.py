@@ -288,13 +288,14 @@ def pooled_comparisons(spec: ExperimentSpec, ev) -> dict[str, list[dict]]:
     full = section.get("ablation_full")
     groups = experiment_report.ablation_groups(spec, ev.report)
     meet = experiment_report.same_pair_columns(spec, ev.report)
+    same_pair = experiment_report.same_pair_systems(spec, ev.report)
     return {
         "zero_shot_vs_oracle": pooled(unseen, oracle, zs) if zs and oracle and unseen else [],
         "pivots": [r for p in pivots[1:] for r in pooled(neither, pivots[0], p)] if neither else [],
         "ablations": [r for v in section.get("ablations") or [] for g in groups
                       for r in pooled(ev.report.columns[g], full, v, group=g)] if full else [],
-        "same_pair_baselines": [r for b in section.get("same_pair_baselines") or [] if b in ev.report.systems
-                                for g, langs in meet.items() for r in pooled(langs, zs, b, group=g)],
+        "same_pair_baselines": [r for b in same_pair[1:] for g, langs in meet.items()
+                                for r in pooled(langs, same_pair[0], b, group=g)],
     }
 
 
