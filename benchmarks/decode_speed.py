@@ -225,7 +225,7 @@ def decode_runs(bridge, args, batch: int, device) -> dict[str, dict]:
     import torch
     from transformers import StoppingCriteriaList
 
-    from babelbridge.bridges.hca.model import decode_config
+    from babelbridge.bridges.generation import decode_config
     from babelbridge.padding import left_pad
 
     texts = [SENTENCES[i % len(SENTENCES)] for i in range(batch)]

@@ -65,7 +65,7 @@ def test_compiled_decode_step_gives_the_eager_tokens_with_the_hooks_inside(make_
 
 def test_compiled_plain_llm_has_no_cross_attention(make_bridge):
     # The same LLM object with no memory attached is the plain baseline, compiled or not.
-    from babelbridge.bridges.hca.model import decode_config
+    from babelbridge.bridges.generation import decode_config
     from babelbridge.padding import left_pad
 
     bridge = make_bridge()

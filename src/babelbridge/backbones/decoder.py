@@ -54,6 +54,42 @@ class FrozenDecoder(nn.Module):
             return tok(text, add_special_tokens=False)["input_ids"]
         return tok(instruction + "\n", add_special_tokens=True)["input_ids"]
 
+    def prompt_around(self, instruction: str, slot: str, system_prompt: str | None = None) -> tuple[list[int], list[int]]:
+        """The prompt of `instruction` split where `slot` stands in it: the ids before and after.
+
+        For bridges that put something other than text there (LLINK's soft slots, a sentence
+        with a marker after it): the chat template is rendered once around the slot, and each
+        side is tokenised on its own, so the ids on either side never depend on what fills it."""
+        if instruction.count(slot) != 1:
+            raise ValueError(f"the instruction {instruction!r} must hold {slot!r} exactly once")
+        sentinel = "\u2063\u2063slot\u2063\u2063"  # invisible separators: no template or text contains them
+        tok = self.tokenizer
+        if tok.chat_template:
+            messages = [{"role": "user", "content": instruction.replace(slot, sentinel)}]
+            if system_prompt is not None:
+                messages.insert(0, {"role": "system", "content": system_prompt})
+            text = tok.apply_chat_template(messages, tokenize=False, add_generation_prompt=True,
+                                           enable_thinking=False)
+            before, after = text.split(sentinel)
+            return (tok(before, add_special_tokens=False)["input_ids"],
+                    tok(after, add_special_tokens=False)["input_ids"])
+        before, after = (instruction + "\n").split(slot)
+        return tok(before, add_special_tokens=True)["input_ids"], tok(after, add_special_tokens=False)["input_ids"]
+
+    def embed(self, input_ids: torch.Tensor) -> torch.Tensor:
+        """The frozen input embeddings of these ids (bridges edit the copy, never the matrix)."""
+        embeddings = self.model.get_input_embeddings()
+        return embeddings(input_ids.to(embeddings.weight.device))
+
+    def last_hidden_states(self, input_ids: torch.Tensor, attention_mask: torch.Tensor,
+                           inputs_embeds: torch.Tensor | None = None) -> torch.Tensor:
+        """The last layer's output after the final norm, every position (no LM head)."""
+        device = self.model.device
+        inputs = {"inputs_embeds": inputs_embeds.to(device)} if inputs_embeds is not None else \
+            {"input_ids": input_ids.to(device)}
+        return self.model.get_decoder()(**inputs, attention_mask=attention_mask.to(device),
+                                        use_cache=False).last_hidden_state
+
     def target_ids(self, text: str) -> list[int]:
         """The answer's tokens followed by the end-of-turn token the model must learn to emit."""
         return self.tokenizer(text, add_special_tokens=False)["input_ids"] + [self.eos_token_id]
@@ -86,19 +122,23 @@ class FrozenDecoder(nn.Module):
             layer.forward = forward
 
     def answer_loss(self, input_ids: torch.Tensor, attention_mask: torch.Tensor,
-                    labels: torch.Tensor) -> torch.Tensor:
+                    labels: torch.Tensor, inputs_embeds: torch.Tensor | None = None) -> torch.Tensor:
         """Mean next-token cross-entropy over the labelled tokens (-100: not scored), as
         transformers computes it from `labels=`, but with the LM head applied only from the
         batch's first labelled position on. Given labels, transformers projects every position
         onto the vocabulary and upcasts those logits to fp32, prompt included; the prompt is
         long when it holds the source (the LoRA baseline) and the vocabulary large in Qwen3
-        (152k). On SmolLM2 (49k) a CPU step was 3-8% faster in one run (benchmarks/loss_head.py)."""
+        (152k). On SmolLM2 (49k) a CPU step was 3-8% faster in one run (benchmarks/loss_head.py).
+
+        inputs_embeds: the input as vectors (a bridge that writes into the LLM's input, e.g.
+        LLINK's soft slots); input_ids then only give the length."""
         device = self.model.device
         input_ids, attention_mask, labels = (t.to(device) for t in (input_ids, attention_mask, labels))
         scored = (labels != -100).any(dim=0).nonzero()
         first = max(int(scored[0]) if len(scored) else 1, 1)  # position 0 is never predicted
+        inputs = {"inputs_embeds": inputs_embeds.to(device)} if inputs_embeds is not None else {"input_ids": input_ids}
         # logits at positions first-1 .. L-1; the last one predicts past the end: dropped
-        out = self.model(input_ids=input_ids, attention_mask=attention_mask, use_cache=False,
+        out = self.model(**inputs, attention_mask=attention_mask, use_cache=False,
                          logits_to_keep=input_ids.shape[1] - first + 1)
         logits = out.logits[:, :-1].float()
         return nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]), labels[:, first:].reshape(-1),

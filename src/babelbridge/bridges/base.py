@@ -46,6 +46,8 @@ class Bridge(nn.Module):
         return {role: m for role, m in found.items() if m is not None}
 
     def trainable_named_parameters(self) -> list[tuple[str, nn.Parameter]]:
+        """The bridge's own parameters: what its checkpoint holds. The trainer optimises those of
+        them that require grad (a stage may hold some fixed, e.g. LLINK's projector in stage B)."""
         return [(n, p) for n, p in self.named_parameters() if not n.startswith(BACKBONE_PREFIXES)]
 
     def trainable_state_dict(self) -> dict[str, torch.Tensor]:
@@ -54,7 +56,10 @@ class Bridge(nn.Module):
     def parameter_counts(self) -> dict[str, int]:
         trainable = self.trainable_named_parameters()
         own = {id(p) for _, p in trainable}  # LoRA's weights sit inside the decoder: not frozen ones
-        counts = {"trainable": sum(p.numel() for _, p in trainable)}
+        counts = {"trainable": sum(p.numel() for _, p in trainable if p.requires_grad)}
+        fixed = sum(p.numel() for _, p in trainable if not p.requires_grad)
+        if fixed:
+            counts["bridge_fixed_in_this_stage"] = fixed
         for role, backbone in self.backbones().items():
             counts[role] = sum(p.numel() for p in backbone.parameters() if id(p) not in own)
         return counts
@@ -74,6 +79,41 @@ class Bridge(nn.Module):
     def forward(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
         # Training goes through forward so that DDP (accelerate) sees the call it hooks.
         return self.loss(batch)
+
+    # ---- what the trainer asks of a bridge beyond its loss (defaults fit an answer loss) ------
+    def loss_weight(self, batch: dict[str, torch.Tensor]) -> int:
+        """What this micro-batch's mean loss weighs in its step's mean: its scored answer tokens
+        (an answer loss is a mean over tokens); a loss over pairs (LLINK's stage A) counts pairs."""
+        return int((batch["labels"][:, 1:] != -100).sum())
+
+    def begin_step(self, step: int, total_steps: int) -> None:
+        """Called before step `step` (0-based) of `total_steps`: for schedules inside the loss."""
+
+    def end_step(self, gather) -> None:
+        """Called after the optimiser step; gather(tensor) concatenates a tensor over processes."""
+
+    def extra_state(self) -> dict[str, torch.Tensor]:
+        """Training state that is not a parameter (LLINK's queue of teacher vectors): saved in
+        every trainer checkpoint and restored on resume, so a resumed run is bit-identical."""
+        return {}
+
+    def load_extra_state(self, tensors: dict[str, torch.Tensor]) -> None:
+        if tensors:
+            raise ValueError(f"{self.method} bridges keep no extra training state, got {sorted(tensors)}")
+
+    def validation_metrics(self, pairs: Sequence[TranslationPair], batch_size: int) -> dict[str, float]:
+        """Figures beyond the validation loss, logged with it (e.g. LLINK's retrieval R@1)."""
+        return {}
+
+    def init_parameter_names(self, metadata: dict) -> list[str]:
+        """Which of this bridge's parameters a checkpoint given as train.init_from must supply
+        (metadata: its bridge.json); the rest keep their initial values. Default: all of them."""
+        return [n for n, _ in self.trainable_named_parameters()]
+
+    @classmethod
+    def translates(cls, config: dict) -> bool:
+        """Whether a bridge of this config translates (LLINK's stage A only aligns vectors)."""
+        return True
 
     # ---- what each method implements --------------------------------------------------------
     def collate(self, pairs: Sequence[TranslationPair]) -> dict[str, torch.Tensor]:

@@ -113,11 +113,28 @@ def load_bridge(path: str | os.PathLike, *, encoder=None, decoder=None, dtype: s
     return bridge.to(device) if device != "meta" else bridge
 
 
-def load_trainable_into(bridge: Bridge, path: str | os.PathLike) -> None:
-    """Copy a checkpoint's trainable tensors into an already built bridge of the same config."""
+def init_from_checkpoint(bridge: Bridge, path: str | os.PathLike) -> None:
+    """A later stage starts from an earlier one's checkpoint (train.init_from): the same method
+    on the same backbones; the bridge names the parameters that checkpoint must supply."""
+    path = Path(path)
+    meta = read_metadata(path)
+    if meta["method"] != bridge.method:
+        raise CheckpointError(f"train.init_from {path} is a {meta['method']} bridge; this run trains a "
+                              f"{bridge.method} bridge")
+    check_backbones(meta["backbones"], bridge, path)
+    load_trainable_into(bridge, path, names=bridge.init_parameter_names(meta))
+
+
+def load_trainable_into(bridge: Bridge, path: str | os.PathLike, names: list[str] | None = None) -> None:
+    """Copy a checkpoint's trainable tensors into an already built bridge of the same config.
+
+    names: only these parameters (the checkpoint must hold exactly them), for a stage that
+    starts from another stage's checkpoint; default: every trainable parameter."""
     path = Path(path)
     state = load_file(path / WEIGHTS)
     own = dict(bridge.trainable_named_parameters())
+    if names is not None:
+        own = {n: own[n] for n in names}
     missing, unexpected = sorted(set(own) - set(state)), sorted(set(state) - set(own))
     if missing or unexpected:
         raise CheckpointError(

@@ -5,10 +5,11 @@ from __future__ import annotations
 from ..errors import BabelBridgeError
 from .base import Bridge
 from .hca import HCABridge
+from .llink import LLINKBridge
 from .lora import LoRABridge
 from .prompted import PromptedBridge
 
-METHODS: dict[str, type[Bridge]] = {cls.method: cls for cls in (HCABridge, PromptedBridge, LoRABridge)}
+METHODS: dict[str, type[Bridge]] = {cls.method: cls for cls in (HCABridge, LLINKBridge, PromptedBridge, LoRABridge)}
 
 
 def bridge_class(method: str) -> type[Bridge]:

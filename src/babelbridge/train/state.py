@@ -3,6 +3,8 @@
     step-000100/bridge/               the bridge's trainable part (bridges.checkpoint)
     step-000100/optimizer.safetensors optimiser tensors (moments, step counters)
     step-000100/rng.safetensors       torch RNG states
+    step-000100/bridge_state.safetensors  the bridge's training state that is not a parameter
+                                      (Bridge.extra_state: LLINK's teacher queue), when it has any
     step-000100/trainer_state.json    step, scheduler, early-stopping state, optimiser groups,
                                       Python RNG state
 
@@ -60,6 +62,9 @@ def save_training_state(directory: Path, *, bridge, optimizer, scheduler, traine
         if torch.cuda.is_available():
             rng["torch_cuda"] = torch.cuda.get_rng_state()
         save_file(rng, tmp / "rng.safetensors")
+        extra = {k: v.detach().contiguous().cpu() for k, v in bridge.extra_state().items()}
+        if extra:
+            save_file(extra, tmp / "bridge_state.safetensors")
         state = {
             **trainer_state,
             "optimizer": opt_meta,
@@ -76,8 +81,11 @@ def save_training_state(directory: Path, *, bridge, optimizer, scheduler, traine
     return directory
 
 
-def load_training_state(directory: Path, *, optimizer, scheduler) -> dict:
+def load_training_state(directory: Path, *, optimizer, scheduler, bridge=None) -> dict:
     state = json.loads((directory / "trainer_state.json").read_text())
+    if bridge is not None:
+        extra = directory / "bridge_state.safetensors"
+        bridge.load_extra_state(load_file(extra) if extra.is_file() else {})
     optimizer.load_state_dict(optimizer_from_files(load_file(directory / "optimizer.safetensors"), state["optimizer"]))
     scheduler.load_state_dict(state["scheduler"])
     rng = load_file(directory / "rng.safetensors")

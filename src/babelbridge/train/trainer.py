@@ -25,7 +25,7 @@ from accelerate.utils import set_seed
 from tqdm.auto import tqdm
 from transformers import get_scheduler
 
-from ..bridges import Bridge, TranslationPair, load_trainable_into, save_bridge
+from ..bridges import Bridge, TranslationPair, init_from_checkpoint, load_trainable_into, save_bridge
 from ..data.derangement import deranged
 from ..errors import BabelBridgeError
 from . import batching
@@ -88,7 +88,7 @@ class Trainer:
         patterns = list(self.config.lr_by_module.items())
         groups: dict[float, list] = {}
         used = set()
-        for name, param in self.bridge.trainable_named_parameters():
+        for name, param in self.optimised_parameters():
             lr = self.config.lr
             for pattern, value in patterns:
                 if fnmatch.fnmatchcase(name, pattern):
@@ -102,11 +102,15 @@ class Trainer:
                                    f"names look like {', '.join(n for n, _ in self.bridge.trainable_named_parameters()[:4])}")
         return [{"params": ps, "lr": lr} for lr, ps in groups.items()]
 
+    def optimised_parameters(self) -> list[tuple[str, torch.nn.Parameter]]:
+        """The bridge's own parameters that this stage trains (some may be held fixed)."""
+        return [(n, p) for n, p in self.bridge.trainable_named_parameters() if p.requires_grad]
+
     # ---- the loop -------------------------------------------------------------------------------
     def train(self) -> TrainResult:
         cfg, acc, bridge = self.config, self.accelerator, self.bridge
         set_seed(cfg.seed)
-        params = [p for _, p in bridge.trainable_named_parameters()]
+        params = [p for _, p in self.optimised_parameters()]
         opt_cls = torch.optim.AdamW if cfg.optimizer == "adamw" else torch.optim.Adam
         optimizer = opt_cls(self.param_groups(), lr=cfg.lr, betas=cfg.betas, weight_decay=cfg.weight_decay)
         scheduler = get_scheduler(SCHEDULES[cfg.schedule], optimizer, num_warmup_steps=cfg.warmup_steps,
@@ -115,12 +119,12 @@ class Trainer:
         found = checkpoints(self.run_dir)
         if found:
             load_trainable_into(bridge, found[-1] / "bridge")
-            state.update({k: v for k, v in load_training_state(found[-1], optimizer=optimizer,
-                                                                scheduler=scheduler).items() if k in state})
+            state.update({k: v for k, v in load_training_state(found[-1], optimizer=optimizer, scheduler=scheduler,
+                                                                bridge=bridge).items() if k in state})
             if acc.is_main_process:
                 print(f"resuming from {found[-1]} (step {state['step']} of {self.total_steps})")
         elif cfg.init_from:
-            load_trainable_into(bridge, cfg.init_from)
+            init_from_checkpoint(bridge, cfg.init_from)
         if cfg.gradient_checkpointing:
             bridge.decoder.enable_gradient_checkpointing()
         model = acc.prepare(bridge)
@@ -138,7 +142,8 @@ class Trainer:
             micro = batching.micro_batches_for_rank(self.batch_indices(state["step"]), cfg.micro_batch_size,
                                                     acc.process_index, acc.num_processes)
             batches = [bridge.collate([self.train_pairs[i] for i in mb]) for mb in micro]
-            counts = [int((b["labels"][:, 1:] != -100).sum()) for b in batches]
+            counts = [bridge.loss_weight(b) for b in batches]
+            bridge.begin_step(state["step"], self.total_steps)
             global_tokens = self._sum(sum(counts))
             loss_sum = 0.0
             model.train()
@@ -154,6 +159,7 @@ class Trainer:
             optimizer.step()
             scheduler.step()
             optimizer.zero_grad(set_to_none=True)
+            bridge.end_step(acc.gather)
             state["step"] += 1
             last_loss = self._sum(loss_sum) / global_tokens
             # Input tokens read by the bridge; an LLM-only bridge (prompted, lora) has no source_mask.
@@ -194,7 +200,7 @@ class Trainer:
         total, tokens = 0.0, 0
         for start in range(0, len(mine), cfg.micro_batch_size):
             batch = self.bridge.collate([pairs[i] for i in mine[start : start + cfg.micro_batch_size]])
-            n = int((batch["labels"][:, 1:] != -100).sum())
+            n = self.bridge.loss_weight(batch)
             total += model(batch).item() * n
             tokens += n
         return self._sum(total) / max(self._sum(tokens), 1)
@@ -206,6 +212,8 @@ class Trainer:
         if cfg.eval_source_gap and len(self.valid_pairs) > 1:
             record["val_loss_mismatched_src"] = self.validation_loss(model, mismatched_sources=True)
             record["source_gap"] = record["val_loss_mismatched_src"] - val
+        if self.accelerator.is_main_process:
+            record.update(self.bridge.validation_metrics(self.valid_pairs, cfg.micro_batch_size))
         metrics.write(record)
         if self.accelerator.is_main_process:
             tqdm.write("step {step}: ".format(**record) + ", ".join(

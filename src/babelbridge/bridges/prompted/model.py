@@ -23,6 +23,7 @@ from ...errors import InputError
 from ...languages import get_language
 from ...padding import left_pad, right_pad
 from ..base import Bridge, TranslationPair
+from ..generation import until_stop
 from .config import PromptedConfig
 
 
@@ -104,14 +105,6 @@ class PromptedBridge(Bridge):
                                           generation_config=generation)
         stop = set(self.decoder.stop_token_ids)
         return [until_stop(row, stop) for row in out[:, input_ids.shape[1]:].tolist()]
-
-
-def until_stop(ids: list[int], stop: set[int]) -> list[int]:
-    """Cut a generated row after its first stop token (what follows is padding)."""
-    for i, t in enumerate(ids):
-        if t in stop:
-            return ids[: i + 1]
-    return ids
 
 
 def save_prompted_baseline(decoder: str | FrozenDecoder, out_dir: str | os.PathLike, *,
