@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from ..errors import InputError
+from ..errors import BabelBridgeError, InputError
 from ..languages import UnknownLanguageError, normalize_language
 
 DEVICE_PATTERN = re.compile(r"(cpu|cuda|mps|xpu|npu|hpu)(:\d+)?")
@@ -31,3 +31,20 @@ def check_device_name(device: str) -> None:
     """The form of --device (whether that device exists needs torch: translate_cmd.check_device)."""
     if not DEVICE_PATTERN.fullmatch(device):
         raise InputError(f"--device {device!r} is not a device; accepted: cpu, cuda, cuda:N, mps, xpu, ...")
+
+
+DTYPES = ("float32", "bfloat16", "float16", "auto")
+
+
+def check_device(device: str) -> None:
+    import torch
+
+    kind, _, index = device.partition(":")
+    if kind == "cuda":
+        if not torch.cuda.is_available():
+            raise BabelBridgeError(f"--device {device}: torch sees no CUDA GPU here; use --device cpu")
+        if index and int(index) >= torch.cuda.device_count():
+            raise BabelBridgeError(f"--device {device}: only {torch.cuda.device_count()} CUDA device(s) "
+                                   f"(cuda:0 to cuda:{torch.cuda.device_count() - 1})")
+    elif kind == "mps" and not torch.backends.mps.is_available():
+        raise BabelBridgeError(f"--device {device}: MPS is not available here; use --device cpu")

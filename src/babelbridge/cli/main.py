@@ -51,9 +51,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_inspect)
 
     # One file per command; each registers its own subparser.
-    from . import baseline_cmd, data_cmd, demo_cmd, eval_cmd, experiment_cmd, serve_cmd, train_cmd, translate_cmd
+    from . import (baseline_cmd, data_cmd, demo_cmd, eval_cmd, experiment_cmd, retrieval_cmd, serve_cmd, train_cmd,
+                   translate_cmd)
 
-    for command in (demo_cmd, translate_cmd, train_cmd, eval_cmd, experiment_cmd, serve_cmd, baseline_cmd, data_cmd):
+    for command in (demo_cmd, translate_cmd, train_cmd, eval_cmd, retrieval_cmd, experiment_cmd, serve_cmd, baseline_cmd,
+                    data_cmd):
         command.add_parser(sub)
     return parser
 

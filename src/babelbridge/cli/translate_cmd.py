@@ -17,12 +17,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import BabelBridgeError, CheckpointError, InputError
-from .checks import check_device_name, check_language, check_positive
+from .checks import DTYPES, check_device, check_device_name, check_language, check_positive  # noqa: F401 (eval, serve use them)
 from ..pretrained import BUILTIN_BRIDGES, CHECKPOINT_FILES, resolve_bridge_path  # noqa: F401 (eval, serve, demo use them)
 from ..textio import FORMATS, Record, detect_format, format_record, parse_plain, read_records, split_lines
 
 CHUNK_BATCHES = 8  # sentences per Bridge.translate call = CHUNK_BATCHES * --batch-size
-DTYPES = ("float32", "bfloat16", "float16", "auto")
 
 EPILOG = """examples:
   babelbridge translate --bridge runs/hca-deu-eng/bridge --src-lang de "Guten Morgen." "Wie geht's?"
@@ -166,20 +165,6 @@ def validate(args) -> Job:
 
 
 # ---- translation (heavy) --------------------------------------------------------------------
-
-
-def check_device(device: str) -> None:
-    import torch
-
-    kind, _, index = device.partition(":")
-    if kind == "cuda":
-        if not torch.cuda.is_available():
-            raise BabelBridgeError(f"--device {device}: torch sees no CUDA GPU here; use --device cpu")
-        if index and int(index) >= torch.cuda.device_count():
-            raise BabelBridgeError(f"--device {device}: only {torch.cuda.device_count()} CUDA device(s) "
-                                   f"(cuda:0 to cuda:{torch.cuda.device_count() - 1})")
-    elif kind == "mps" and not torch.backends.mps.is_available():
-        raise BabelBridgeError(f"--device {device}: MPS is not available here; use --device cpu")
 
 
 def load(path: Path, device: str, dtype: str):

@@ -161,7 +161,7 @@ class LLINKBridge(Bridge):
         """h: the frozen LLM's last hidden state at each row's marker (LoRA switched off)."""
         reserved = torch.zeros_like(input_ids, dtype=torch.bool)
         reserved[torch.arange(len(markers)), markers] = True
-        with lora_disabled(self.decoder) if self.config.stage == "inject" else contextlib.nullcontext():
+        with lora_disabled(self.decoder):  # a no-op where the LLM carries no LoRA
             states = self.decoder.last_hidden_states(input_ids, attention_mask, self.write(input_ids, reserved))
         return states[torch.arange(len(markers)), markers.to(states.device)].float()
 

@@ -1,0 +1,136 @@
+"""Retrieval evaluation, LLINK's own metric (paper 6.1): does a source sentence's vector find its
+own English sentence's teacher vector among those of every English sentence of the test set?
+
+Rows, for each test set (one source language -> English):
+
+    before   the LLM reading the source itself: its hidden state at the reserved position after
+             the source sentence (the same instruction as the teacher's), against the teachers
+    chance   an untrained projector (seeded): what no alignment gives
+    <system> a trained bridge's projected source vectors (stage A or B) against the teachers
+
+A bridge takes part if it has `source_vectors` and `teacher_vectors` (LLINK). Results are kept
+in a JSON cache keyed by what decides them (the checkpoint's checksums, the test set's sources
+and references), so an experiment re-scores without loading a model.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import torch
+
+from ..ranking import retrieval_scores
+from ..textio import atomic_output
+from .testsets import TestSet, sha256_of
+
+BEFORE, CHANCE = "before", "chance"
+
+
+def supports_retrieval(bridge) -> bool:
+    return hasattr(bridge, "source_vectors") and hasattr(bridge, "teacher_vectors")
+
+
+def testset_key(testset: TestSet) -> str:
+    return f"{testset.name}:{sha256_of(testset.sources + testset.references)[:16]}"
+
+
+def system_scores(bridge, testset: TestSet, batch_size: int = 32) -> dict:
+    queries = bridge.source_vectors(list(testset.sources), testset.src_lang, batch_size)
+    teachers = bridge.teacher_vectors(list(testset.references), testset.tgt_lang, batch_size)
+    return retrieval_scores(queries, teachers)
+
+
+def before_scores(bridge, testset: TestSet, batch_size: int = 32) -> dict:
+    """The LLM's own state after the source sentence against its teachers: no encoder at all."""
+    queries = bridge.teacher_vectors(list(testset.sources), testset.tgt_lang, batch_size)
+    teachers = bridge.teacher_vectors(list(testset.references), testset.tgt_lang, batch_size)
+    return retrieval_scores(queries, teachers)
+
+
+def chance_scores(bridge, testset: TestSet, batch_size: int = 32, seed: int = 0) -> dict:
+    """A freshly initialised projector (seed) on the same backbones: the 'no alignment' row."""
+    from ..bridges import build_bridge
+
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        untrained = build_bridge(bridge.method, bridge.encoder, bridge.decoder,
+                                 {**bridge.config.to_dict(), "stage": "align", "queue_size": 1}).eval()
+    return system_scores(untrained, testset, batch_size)
+
+
+def token_counts(bridge, testset: TestSet) -> dict:
+    """Tokens per sentence in the LLM's tokenizer (source vs English reference) and the
+    encoder's: how much the LLM's tokenizer inflates this language (the paper: Khmer 6.5x)."""
+    llm, enc = bridge.decoder.tokenizer, bridge.encoder.tokenizer
+
+    def mean(tokenizer, texts):
+        return sum(len(tokenizer(t, add_special_tokens=False)["input_ids"]) for t in texts) / len(texts)
+
+    source, reference = mean(llm, testset.sources), mean(llm, testset.references)
+    return {"llm_tokens_source": source, "llm_tokens_english": reference, "inflation": source / reference,
+            "encoder_tokens_source": mean(enc, testset.sources), "sentences": len(testset)}
+
+
+class RetrievalCache:
+    """{key: scores} in one JSON file, written atomically after every new entry."""
+
+    def __init__(self, path: str | Path | None):
+        self.path = Path(path) if path else None
+        self.entries = json.loads(self.path.read_text(encoding="utf-8")) if self.path and self.path.is_file() else {}
+
+    def get(self, key: str, compute):
+        if key not in self.entries:
+            self.entries[key] = compute()
+            if self.path:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                with atomic_output(self.path) as f:
+                    f.write(json.dumps(self.entries, indent=1, sort_keys=True) + "\n")
+        return self.entries[key]
+
+
+def evaluate_retrieval(systems: dict[str, tuple[str, callable]], testsets: list[TestSet], *,
+                       reference_rows: bool = True, batch_size: int = 32, cache: RetrievalCache | None = None,
+                       log=print) -> list[dict]:
+    """systems: label -> (identity string, loader returning the bridge). The before and chance
+    rows (reference_rows) come from the first system's backbones. Returns one dict per row and
+    test set: {"row", "lang", "n", "r@1", "r@5", "r@10", "mrr", "mean_rank"} (+ token counts on
+    the before row)."""
+    cache = cache or RetrievalCache(None)
+    rows = []
+    for i, (label, (identity, load)) in enumerate(systems.items()):
+        bridge = None
+
+        def loaded():
+            nonlocal bridge
+            if bridge is None:
+                log(f"retrieval: loading {label}")
+                bridge = load()
+                if not supports_retrieval(bridge):
+                    raise ValueError(f"{label} ({bridge.method}) has no sentence vectors to retrieve with; "
+                                     f"retrieval takes LLINK bridges")
+            return bridge
+
+        for ts in testsets:
+            key = testset_key(ts)
+            if i == 0 and reference_rows:
+                backbones = f"{identity}:backbones"
+                before = cache.get(f"{BEFORE}|{backbones}|{key}", lambda: {**before_scores(loaded(), ts, batch_size),
+                                                                           **token_counts(loaded(), ts)})
+                chance = cache.get(f"{CHANCE}|{backbones}|{key}", lambda: chance_scores(loaded(), ts, batch_size))
+                rows += [{"row": BEFORE, "lang": ts.name, **before}, {"row": CHANCE, "lang": ts.name, **chance}]
+            scores = cache.get(f"{identity}|{key}", lambda: system_scores(loaded(), ts, batch_size))
+            rows.append({"row": label, "lang": ts.name, **scores})
+            log(f"retrieval: {label} {ts.name}: R@1 {scores['r@1']:.3f}, MRR {scores['mrr']:.3f} (n {scores['n']})")
+    return rows
+
+
+def markdown_table(rows: list[dict], names: dict[str, str] | None = None) -> str:
+    names = {BEFORE: "the LLM reading the source itself (before)", CHANCE: "untrained projector (chance)",
+             **(names or {})}
+    lines = ["| row | source | sentences | R@1 | R@5 | R@10 | MRR | mean rank |",
+             "|---|---|---:|---:|---:|---:|---:|---:|"]
+    for r in rows:
+        lines.append(f"| {names.get(r['row'], r['row'])} | {r['lang']} | {r['n']} | {r['r@1']:.3f} | {r['r@5']:.3f} "
+                     f"| {r['r@10']:.3f} | {r['mrr']:.3f} | {r['mean_rank']:.1f} |")
+    return "\n".join(lines)
