@@ -3,10 +3,12 @@ trains, evaluates, reports and resumes without redoing anything."""
 
 import json
 import os
+import shutil
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
+import torch
 import yaml
 
 from babelbridge.cli.main import main
@@ -441,7 +443,7 @@ def test_shipped_one_pair_experiment_is_valid_in_both_versions(capsys):
     full = load_experiment(experiment_file("one-pair"))
     quick = load_experiment(experiment_file("one-pair"), quick=True)
     assert list(full.systems) == ["hca-deu", "hca-arb", "hca-oracle", "hca-no-source-adapter",
-                                  "hca-no-query-residual", "lora-deu", "smollm2-alone"]
+                                  "hca-no-query-residual", "lora-deu", "llink-deu-align", "llink-deu", "smollm2-alone"]
     assert len(full.evaluation["langs"]) == 21 and full.evaluation["limit"] == 32
     oracle = full.systems["hca-oracle"].run
     assert oracle["data"]["mix"] == "balanced" and len(oracle["data"]["train"]) == 21
@@ -459,7 +461,7 @@ def test_shipped_one_pair_experiment_is_valid_in_both_versions(capsys):
 
 
 @pytest.mark.parametrize("change, message", [
-    ({"systems": {"a": {"sett": {}}}}, "unknown key(s) in systems.a: sett; accepted: bridge, describe, set"),
+    ({"systems": {"a": {"sett": {}}}}, "unknown key(s) in systems.a: sett; accepted: bridge, describe, init_from, set"),
     ({"systems": {"a": {"set": {"bridge.bottleneck_dimm": 4}}}}, "systems.a"),
     ({"systems": {"a": {"set": {}, "bridge": "x"}}}, "give either bridge (a trained checkpoint) or set"),
     ({"evaluation": {"testset": "bible:test", "langs": ["deu_Latn"], "baseline": "nobody"}},
@@ -486,7 +488,7 @@ def test_experiment_cli_argument_mistakes(tmp_path, capsys):
     assert main(["experiment", "one-pir", "--dry-run"]) == 2
     assert "unknown experiment 'one-pir'; did you mean one-pair?" in capsys.readouterr().err
     assert main(["experiment", "--dry-run"]) == 2
-    assert "give a shipped experiment NAME (one-pair) or --config PATH, not neither" in capsys.readouterr().err
+    assert "give a shipped experiment NAME (one-pair, llink) or --config PATH, not neither" in capsys.readouterr().err
     assert main(["experiment", "one-pair"]) == 2
     assert "--out DIR is required" in capsys.readouterr().err
     assert main(["experiment", "--config", str(tmp_path / "missing.yaml"), "--dry-run"]) == 2
@@ -503,3 +505,91 @@ def test_mix_size_without_a_mixture_is_refused_before_any_model(tmp_path):
     assert str(err.value) == ("data.mix_size applies to the weighted and balanced mixtures; set data.mix to one "
                               "of them, or remove mix_size (concat takes every pair)")
     plan_training(load_run_config(config, ["data.mix_size=10", "data.mix=balanced"]))  # accepted
+
+
+def tiny_llink_experiment(tmp_path: Path) -> Path:
+    """LLINK's two stages (init_from), a retrieval section, on tiny random backbones."""
+    lines = [json.dumps({"src": s, "tgt": t, "src_lang": "deu_Latn"})
+             for s, t in (ln.split("\t") for ln in SMOKE_VALID.read_text().splitlines()[:6])]
+    (tmp_path / "test.jsonl").write_text("\n".join(lines) + "\n")
+    spec = {
+        "name": "tiny-llink", "title": "Tiny LLINK",
+        "base": {
+            "method": "llink", "encoder": "tiny-random:bert", "decoder": "tiny-random:qwen3",
+            "bridge": {"stage": "inject", "queue_size": 32, "hard_negatives": 4, "max_target_tokens": 48},
+            "data": {"train": [{"format": "tsv", "path": str(SMOKE_TRAIN), "src_lang": "deu_Latn"}],
+                     "valid": [{"format": "tsv", "path": str(SMOKE_VALID), "src_lang": "deu_Latn", "limit": 8}]},
+            "train": {"optimizer": "adamw", "lr": 3e-3, "global_batch_size": 8, "micro_batch_size": 8,
+                      "max_steps": 3, "eval_every": 3, "save_every": 2, "keep_last": 1},
+        },
+        "systems": {
+            "align": {"describe": "stage A", "set": {"bridge.stage": "align", "train.eval_source_gap": False}},
+            "inject": {"describe": "stage B", "init_from": "align", "set": {}},
+        },
+        "evaluation": {"testset": f"jsonl:{tmp_path / 'test.jsonl'}", "langs": ["deu_Latn"], "max_new_tokens": 5,
+                       "batch_size": 4, "metrics": ["chrf++"]},
+        "retrieval": {"testset": f"jsonl:{tmp_path / 'test.jsonl'}", "langs": ["deu_Latn"],
+                      "systems": ["align", "inject"]},
+    }
+    path = tmp_path / "llink.yaml"
+    path.write_text(yaml.safe_dump(spec, sort_keys=False))
+    return path
+
+
+def test_staged_experiment_chains_init_from_scores_retrieval_and_restores_a_lost_first_stage(tmp_path, capsys):
+    from safetensors.torch import load_file
+
+    path, out = tiny_llink_experiment(tmp_path), tmp_path / "out"
+    assert main(["experiment", "--config", str(path), "--out", str(out), "--systems", "inject"]) == 0
+    assert "trained now: align, inject" in capsys.readouterr().out  # the earlier stage came along
+    config = yaml.safe_load((out / "runs" / "inject" / "config.yaml").read_text())
+    assert config["train"]["init_from"] == str((out / "runs" / "align" / "bridge").resolve())
+    align = load_file(out / "runs" / "align" / "bridge" / "bridge.safetensors")
+    inject = load_file(out / "runs" / "inject" / "bridge" / "bridge.safetensors")
+    assert all(torch.equal(align[k], inject[k]) for k in align)  # the projector is held fixed in stage B
+    results = json.loads((out / "eval" / "results.json").read_text())
+    assert results["systems"] == ["inject"]  # stage A aligns vectors, it does not translate
+    report = json.loads((out / "report.json").read_text())
+    assert [(r["row"], r["lang"], r["n"]) for r in report["retrieval"]] == [
+        ("before", "deu_Latn", 6), ("chance", "deu_Latn", 6), ("align", "deu_Latn", 6), ("inject", "deu_Latn", 6)]
+    assert report["retrieval"][2]["r@1"] == report["retrieval"][3]["r@1"]  # the same projector
+    assert report["training"]["align"]["val_retrieval_r1"] is not None
+    assert report["training"]["inject"]["slot_gap"] is not None
+    text = (out / "report.md").read_text()
+    assert "## Retrieval (the LLINK paper's R@1)" in text and "inflation" in text
+
+    # Another machine: the results committed without weights; stage B is to be trained again from
+    # scratch, so stage A is trained again first, to the same checksums.
+    for name in ("align", "inject"):
+        shutil.rmtree(out / "runs" / name / "bridge")
+        shutil.rmtree(out / "runs" / name / "checkpoints")
+    (out / "runs" / "inject" / "trained.json").unlink()
+    assert main(["experiment", "--config", str(path), "--out", str(out), "--systems", "inject"]) == 0
+    captured = capsys.readouterr()
+    assert "inject starts from align, whose bridge is not here: training align again" in captured.err
+    assert torch.equal(load_file(out / "runs" / "inject" / "bridge" / "bridge.safetensors")["slots.scale"],
+                       inject["slots.scale"])  # deterministic all the way
+    assert json.loads((out / "report.json").read_text())["retrieval"] == report["retrieval"]  # from the cache
+
+
+def test_shipped_llink_experiment_is_valid_in_both_versions():
+    assert "llink" in EXPERIMENTS
+    full = load_experiment(experiment_file("llink"))
+    quick = load_experiment(experiment_file("llink"), quick=True)
+    assert [s.name for s in full.trained if not s.translates] == ["llink-hin-align", "llink-deu-align"]
+    assert {n: s.init_from for n, s in full.systems.items() if s.init_from} == {
+        "llink-hin": "llink-hin-align", "llink-hin-no-usage": "llink-hin-align", "llink-deu": "llink-deu-align"}
+    assert full.systems["llink-hin-no-usage"].run["bridge"]["usage_weight"] == 0.0
+    assert {(s.run["train"]["max_steps"], s.run["train"]["global_batch_size"]) for s in full.trained} == {(600, 16)}
+    assert full.retrieval["limit"] == 1000 and quick.retrieval["limit"] == 64
+    assert full.dependencies("llink-hin") == ["llink-hin-align"]
+
+
+def test_one_pair_and_llink_experiments_train_german_llink_alike():
+    """So one run folder serves both (the runner compares exactly these settings)."""
+    from babelbridge.experiments.runner import _comparable
+
+    one_pair, llink = load_experiment(experiment_file("one-pair")), load_experiment(experiment_file("llink"))
+    for name in ("llink-deu-align", "llink-deu"):
+        assert _comparable(one_pair.systems[name].run) == _comparable(llink.systems[name].run), name
+    assert one_pair.systems["llink-deu"].init_from == "llink-deu-align"

@@ -76,9 +76,11 @@ def describe(spec) -> str:
         if s.trained:
             train = s.run.get("train", {})
             langs = ", ".join(e.get("src_lang", "?") for e in s.run.get("data", {}).get("train", []))
-            lines.append(f"  {s.name:24s} trained: {s.run['method']}, {train.get('max_steps', '?')} steps of "
+            stage = f" {s.run['bridge']['stage']}" if "stage" in (s.run.get("bridge") or {}) else ""
+            start = f", from {s.init_from}" if s.init_from else ""
+            lines.append(f"  {s.name:24s} trained: {s.run['method']}{stage}, {train.get('max_steps', '?')} steps of "
                          f"{train.get('global_batch_size', '?')}, {langs if len(langs) < 60 else 'many languages'}"
-                         f" -> {s.describe}")
+                         f"{start} -> {s.describe}")
         else:
             lines.append(f"  {s.name:24s} given: {s.bridge} -> {s.describe}")
     ev = spec.evaluation
@@ -86,6 +88,10 @@ def describe(spec) -> str:
                   f"{ev['limit'] or 'all'} segments each, metrics {', '.join(ev['metrics'])}, "
                   f"baseline {ev['baseline']}",
               "groups: " + "; ".join(f"{g}={','.join(c)}" for g, c in ev["groups"].items())]
+    if spec.retrieval:
+        r = spec.retrieval
+        lines.append(f"retrieval: {r['testset']}, {', '.join(r['langs'])}, {r['limit'] or 'all'} sentences each, "
+                     f"systems {', '.join(r['systems'])}")
     return "\n".join(lines)
 
 
@@ -113,7 +119,7 @@ def run(args) -> None:
         print(format_status(spec, args.out, experiment_status(spec, args.out, running=running is not None), running))
         return
     from ..experiments import run_experiment
-    from .translate_cmd import check_device
+    from .checks import check_device
 
     check_device(args.device)
     log = (lambda message: None) if args.quiet else (lambda message: print(message, file=sys.stderr, flush=True))

@@ -70,7 +70,7 @@ def validate(args):
 def run(args) -> None:
     bridges, testsets = validate(args)  # every user mistake fails here, before a model loads
     from ..evaluate.cache import checkpoint_identity
-    from ..evaluate.retrieval import RetrievalCache, evaluate_retrieval, markdown_table
+    from ..evaluate.retrieval import RetrievalCache, markdown_table, reference_rows, system_rows
     from ..textio import atomic_output
 
     check_device(args.device)
@@ -87,9 +87,13 @@ def run(args) -> None:
         return ",".join(f"{name}={sums[name][:16]}" for name in sorted(sums)) + f",dtype={args.dtype}"
 
     systems = {label: (identity(path), loader(path)) for label, path in bridges.items()}
-    rows = evaluate_retrieval(systems, testsets, reference_rows=not args.no_reference_rows,
-                              batch_size=args.batch_size, cache=cache,
-                              log=lambda m: print(m, file=sys.stderr, flush=True))
+    log = lambda m: print(m, file=sys.stderr, flush=True)  # noqa: E731
+    rows = []
+    if not args.no_reference_rows:  # on the first bridge's backbones and prompt
+        first_identity, first_loader = next(iter(systems.values()))
+        rows += reference_rows(f"backbones of {first_identity}", first_loader, testsets, batch_size=args.batch_size,
+                               cache=cache, log=log)
+    rows += system_rows(systems, testsets, batch_size=args.batch_size, cache=cache, log=log)
     table = markdown_table(rows)
     print(table)
     if out:

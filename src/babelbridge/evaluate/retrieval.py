@@ -89,37 +89,45 @@ class RetrievalCache:
         return self.entries[key]
 
 
-def evaluate_retrieval(systems: dict[str, tuple[str, callable]], testsets: list[TestSet], *,
-                       reference_rows: bool = True, batch_size: int = 32, cache: RetrievalCache | None = None,
-                       log=print) -> list[dict]:
-    """systems: label -> (identity string, loader returning the bridge). The before and chance
-    rows (reference_rows) come from the first system's backbones. Returns one dict per row and
-    test set: {"row", "lang", "n", "r@1", "r@5", "r@10", "mrr", "mean_rank"} (+ token counts on
-    the before row)."""
-    cache = cache or RetrievalCache(None)
-    rows = []
-    for i, (label, (identity, load)) in enumerate(systems.items()):
-        bridge = None
+class _Lazy:
+    """A bridge loaded on first use only (a cached score needs no model)."""
 
-        def loaded():
-            nonlocal bridge
-            if bridge is None:
-                log(f"retrieval: loading {label}")
-                bridge = load()
-                if not supports_retrieval(bridge):
-                    raise ValueError(f"{label} ({bridge.method}) has no sentence vectors to retrieve with; "
-                                     f"retrieval takes LLINK bridges")
-            return bridge
+    def __init__(self, label: str, load, log):
+        self.label, self._load, self._log, self._bridge = label, load, log, None
 
+    def __call__(self):
+        if self._bridge is None:
+            self._log(f"retrieval: loading {self.label}")
+            self._bridge = self._load()
+            if not supports_retrieval(self._bridge):
+                raise ValueError(f"{self.label} ({self._bridge.method}) has no sentence vectors to retrieve with; "
+                                 f"retrieval takes LLINK bridges")
+        return self._bridge
+
+
+def reference_rows(key: str, load, testsets: list[TestSet], *, batch_size: int = 32,
+                   cache: RetrievalCache | None = None, log=print) -> list[dict]:
+    """The before and chance rows (with token counts on the before row). key: what decides them
+    (backbones, prompt, projector shape); load: any LLINK bridge on those backbones and prompt."""
+    cache, bridge, rows = cache or RetrievalCache(None), _Lazy("the reference rows' backbones", load, log), []
+    for ts in testsets:
+        where = f"{key}|{testset_key(ts)}"
+        before = cache.get(f"{BEFORE}|{where}", lambda: {**before_scores(bridge(), ts, batch_size),
+                                                         **token_counts(bridge(), ts)})
+        chance = cache.get(f"{CHANCE}|{where}", lambda: chance_scores(bridge(), ts, batch_size))
+        rows += [{"row": BEFORE, "lang": ts.name, **before}, {"row": CHANCE, "lang": ts.name, **chance}]
+    return rows
+
+
+def system_rows(systems: dict[str, tuple[str, object]], testsets: list[TestSet], *, batch_size: int = 32,
+                cache: RetrievalCache | None = None, log=print) -> list[dict]:
+    """systems: label -> (identity string, loader returning the bridge). One row per system and
+    test set: {"row", "lang", "n", "r@1", "r@5", "r@10", "mrr", "mean_rank"}."""
+    cache, rows = cache or RetrievalCache(None), []
+    for label, (identity, load) in systems.items():
+        bridge = _Lazy(label, load, log)
         for ts in testsets:
-            key = testset_key(ts)
-            if i == 0 and reference_rows:
-                backbones = f"{identity}:backbones"
-                before = cache.get(f"{BEFORE}|{backbones}|{key}", lambda: {**before_scores(loaded(), ts, batch_size),
-                                                                           **token_counts(loaded(), ts)})
-                chance = cache.get(f"{CHANCE}|{backbones}|{key}", lambda: chance_scores(loaded(), ts, batch_size))
-                rows += [{"row": BEFORE, "lang": ts.name, **before}, {"row": CHANCE, "lang": ts.name, **chance}]
-            scores = cache.get(f"{identity}|{key}", lambda: system_scores(loaded(), ts, batch_size))
+            scores = cache.get(f"{identity}|{testset_key(ts)}", lambda: system_scores(bridge(), ts, batch_size))
             rows.append({"row": label, "lang": ts.name, **scores})
             log(f"retrieval: {label} {ts.name}: R@1 {scores['r@1']:.3f}, MRR {scores['mrr']:.3f} (n {scores['n']})")
     return rows

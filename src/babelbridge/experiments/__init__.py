@@ -13,6 +13,9 @@ HERE = Path(__file__).parent
 EXPERIMENTS: dict[str, str] = {
     "one-pair": "the HCA paper's claim that one language pair suffices: De-En only, Ar-En only and an oracle on "
                 "every pair, two ablations, LoRA and the LLM alone, on the pocket backbones and the Bible",
+    "llink": "the LLINK paper's claims: retrieval R@1 before and after stage A (Hindi, 6.5x-inflated Khmer's "
+             "stand-in), translation from 8 soft slots trained on Hindi or German only, the usage ablation, "
+             "LoRA with the source in the prompt and the LLM alone, on the pocket backbones and the Bible",
 }
 
 _WHERE = {"ExperimentSpec": "spec", "load_experiment": "spec", "run_experiment": "runner",

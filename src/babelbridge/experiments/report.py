@@ -308,6 +308,33 @@ def ablation_section(spec, report: Report, pooled: list[dict] | None = None) -> 
     return out, data
 
 
+def retrieval_section(spec, rows: list[dict]) -> list[str]:
+    """R@1 / MRR of each system's source vectors against the English teachers (LLINK's metric),
+    with the LLM reading the source itself and an untrained projector, and the LLM tokenizer's
+    inflation of each language."""
+    from ..evaluate.retrieval import BEFORE, markdown_table
+
+    if not rows:
+        return []
+    r = spec.retrieval or {}
+    out = ["## Retrieval (the LLINK paper's R@1)", "",
+           f"Each source sentence's vector against the teacher vectors of all {rows[0]['n']} English references of "
+           f"the test set ({r.get('testset')}, the first {rows[0]['n']} of each language): the teacher is the frozen "
+           "LLM's last hidden state at the reserved position after the English sentence, inside the instruction. "
+           "Before: the LLM's state at the same position after the source sentence itself.", "",
+           markdown_table(rows, {n: f"{n}: {spec.systems[n].describe}" for n in spec.systems}), ""]
+    before = [row for row in rows if row["row"] == BEFORE]
+    if before:
+        out += ["LLM tokens per sentence (its own tokenizer) against the English reference's:", "",
+                _table(["source", "LLM tokens", "English LLM tokens", "inflation", "encoder tokens"],
+                       [[row["lang"], _f(row["llm_tokens_source"], 1), _f(row["llm_tokens_english"], 1),
+                         f"{row['inflation']:.2f}x", _f(row["encoder_tokens_source"], 1)] for row in before]), ""]
+    paper = (spec.report.get("paper") or {}).get("retrieval")
+    if paper:
+        out += [f"The paper: {paper}", ""]
+    return out
+
+
 def training_section(spec, summaries: dict) -> list[str]:
     if not summaries:
         return []
@@ -318,18 +345,27 @@ def training_section(spec, summaries: dict) -> list[str]:
                      _f(t.train_pairs, 0) if t.train_pairs is not None else "–", _f(t.steps, 0) if t.steps else "–",
                      _f(None if t.seconds is None else t.seconds / 60, 1), _f(t.last_loss, 3), _f(t.val_loss, 3),
                      _f(t.val_loss_mismatched_src, 3), _f(t.source_gap, 3)])
-    return ["## Training", "",
-            _table(["system", "what", "trained on (→ eng)", "pairs available", "steps", "minutes", "train loss",
-                    "val loss", "val loss, mismatched sources", "source gap"], rows, text_columns=3), "",
+    header = ["system", "what", "trained on (→ eng)", "pairs available", "steps", "minutes", "train loss",
+              "val loss", "val loss, mismatched sources", "source gap"]
+    extra = [("val R@1", "val_retrieval_r1"), ("slot gap", "slot_gap")]
+    extra = [(title, key) for title, key in extra if any(getattr(t, key) is not None for t in summaries.values())]
+    rows = [row + [_f(getattr(summaries[row[0]], key), 3) for _, key in extra] for row in rows]
+    notes = []
+    if extra:
+        notes = [" LLINK: stage A's loss is InfoNCE per pair, its val R@1 the retrieval of each validation pair's "
+                 "English teacher among the set's; stage B's slot gap is the validation loss with the slots "
+                 "replaced by the placeholder minus the loss with them (at or below 0: the slots are ignored)."]
+    return ["## Training", "", _table(header + [t for t, _ in extra], rows, text_columns=3), "",
             "Validation loss in nats per target token; the source gap is the validation loss with every "
             "source swapped for another pair's minus the loss with the true sources: how much the bridge "
-            "reads the source at all.", ""]
+            "reads the source at all." + "".join(notes), ""]
 
 
 def build(spec, report: Report, summaries: dict, *, translation_seconds: dict | None = None,
           run: dict | None = None, pending: dict[str, str] | None = None,
           pooled: list[dict] | None = None, pivots_pooled: list[dict] | None = None,
-          ablations_pooled: list[dict] | None = None, same_pair_pooled: list[dict] | None = None) -> BuiltReport:
+          ablations_pooled: list[dict] | None = None, same_pair_pooled: list[dict] | None = None,
+          retrieval: list[dict] | None = None) -> BuiltReport:
     """translation_seconds: system -> test set -> seconds it took when really translated (any
     session). pending: systems not trained yet (name -> description), listed so a partial
     report says what it lacks. pooled: zero-shot against oracle over the unseen languages'
@@ -337,7 +373,7 @@ def build(spec, report: Report, summaries: dict, *, translation_seconds: dict | 
     pivots_pooled: the same for each pivot against the first, over the languages none saw;
     ablations_pooled: each ablation against the full model over each ablation group (plus "group");
     same_pair_pooled: each same-pair baseline against the zero-shot system over each of
-    same_pair_columns (plus "group")."""
+    same_pair_columns (plus "group"). retrieval: evaluate.retrieval's rows (before, chance, systems)."""
     out = [f"# {report.title}", ""]
     if spec.quick:
         out += ["**Quick version** (`--quick`): fewer training steps and test segments than the full "
@@ -362,7 +398,8 @@ def build(spec, report: Report, summaries: dict, *, translation_seconds: dict | 
     pivot_lines, pivot_data = pivot_section(spec, report, pivots_pooled)
     same_pair_lines, same_pair_data = same_pair_section(spec, report, same_pair_pooled)
     ablation_lines, ablation_data = ablation_section(spec, report, ablations_pooled)
-    out += ratio_lines + pivot_lines + same_pair_lines + ablation_lines + training_section(spec, summaries)
+    out += ratio_lines + pivot_lines + same_pair_lines + ablation_lines + retrieval_section(spec, retrieval or [])
+    out += training_section(spec, summaries)
     per_system = {name: sum((translation_seconds or {}).get(name, {}).values()) for name in spec.systems}
     seconds = sum(per_system.values())
     train_minutes = sum(t.seconds or 0.0 for t in summaries.values()) / 60
@@ -379,5 +416,5 @@ def build(spec, report: Report, summaries: dict, *, translation_seconds: dict | 
             "trained_languages": {s: trained_languages(spec, s) for s in spec.systems},
             "averages": report.to_dict()["averages"], "translation_seconds": seconds,
             "translation_seconds_by_system": per_system,
-            "training_minutes": train_minutes}
+            "training_minutes": train_minutes, "retrieval": list(retrieval or [])}
     return BuiltReport("\n".join(out).rstrip() + "\n", data)

@@ -51,6 +51,8 @@ class TrainingSummary:
     val_loss_mismatched_src: float | None = None
     source_gap: float | None = None
     train_pairs: int | None = None
+    val_retrieval_r1: float | None = None  # LLINK stage A: R@1 on the validation pairs
+    slot_gap: float | None = None  # LLINK stage B: validation L_zero - L_SFT (<= 0: the slots are ignored)
 
 
 @dataclass
@@ -74,6 +76,8 @@ def run_dir(out: Path, system: SystemSpec) -> Path:
 def system_run_config(out: Path, system: SystemSpec) -> dict:
     run = json.loads(json.dumps(system.run))  # deep copy
     run.setdefault("train", {})["output_dir"] = str(run_dir(out, system).resolve())
+    if system.init_from:  # a later stage starts from the earlier system's finished bridge
+        run["train"]["init_from"] = str((out / "runs" / system.init_from / "bridge").resolve())
     return run
 
 
@@ -81,7 +85,7 @@ def _comparable(run: dict) -> dict:
     """Settings that decide what is trained. Not compared: output_dir (it moves with the folder)
     and how often the run logs and checkpoints (a long run may checkpoint more often when resumed)."""
     run = json.loads(json.dumps(run))
-    for key in ("output_dir", "save_every", "keep_last", "log_every"):
+    for key in ("output_dir", "save_every", "keep_last", "log_every", "init_from"):  # init_from: a path in the folder
         run.get("train", {}).pop(key, None)
     return run
 
@@ -210,6 +214,8 @@ def training_summary(out: Path, system: SystemSpec) -> TrainingSummary:
                 summary.val_loss = record["val_loss"]
                 summary.val_loss_mismatched_src = record.get("val_loss_mismatched_src")
                 summary.source_gap = record.get("source_gap")
+                summary.val_retrieval_r1 = record.get("val_r@1")
+                summary.slot_gap = record.get("slot_gap")
     if (folder / "timing.json").is_file():
         summary.seconds = json.loads((folder / "timing.json").read_text())["seconds"]
     if (folder / "run_config.json").is_file():
@@ -254,6 +260,66 @@ def trained_system(out: Path, system: SystemSpec, *, device: str, dtype: str):
 
     identity = {"checkpoint": record["checkpoint"], "sha256": record["sha256"], "dtype": dtype}
     return System(system.name, identity, load)
+
+
+def restore_start(out: Path, spec: ExperimentSpec, system: SystemSpec, log=_stderr) -> None:
+    """A later stage starting from scratch needs the earlier stage's bridge. Weights are not kept
+    with results, so on another machine it may be gone: it is trained again (runs are
+    deterministic; record_trained then checks its checksums against trained.json)."""
+    from ..train.state import checkpoints
+
+    if not system.init_from or checkpoints(run_dir(out, system)):
+        return  # nothing to start from, or the run resumes from its own checkpoint
+    dep = spec.systems[system.init_from]
+    if not (run_dir(out, dep) / "bridge" / WEIGHTS).is_file():
+        restore_start(out, spec, dep, log)
+        log(f"{system.name} starts from {dep.name}, whose bridge is not here: training {dep.name} again")
+        train_system(out, dep, log)
+        record_trained(out, dep)
+
+
+def retrieval_systems(out: Path, systems: list[SystemSpec], *, device: str, dtype: str) -> dict:
+    """label -> (identity, loader) for evaluate.retrieval: identity is the bridge's checksums."""
+    from .. import bridges
+
+    def loader(system):
+        def load():
+            weights = run_dir(out, system) / "bridge"
+            if not (weights / WEIGHTS).is_file():
+                raise BabelBridgeError(f"system {system.name} needs retrieval scores, but its bridge ({weights}) is "
+                                       f"not here; restore it, or delete {run_dir(out, system) / TRAINED} to train it again")
+            return bridges.load_bridge(weights, device=device, dtype=dtype)
+        return load
+
+    result = {}
+    for system in systems:
+        record = record_trained(out, system)
+        sums = record["sha256"]
+        result[system.name] = (",".join(f"{k}={v[:16]}" for k, v in sorted(sums.items())) + f",dtype={dtype}",
+                               loader(system))
+    return result
+
+
+def reference_key(system: SystemSpec) -> str:
+    """What decides the before and chance rows: the backbones and the bridge options (no weights)."""
+    import hashlib
+
+    run = {k: system.run.get(k) for k in ("encoder", "decoder", "encoder_options", "decoder_options")}
+    bridge = {k: v for k, v in (system.run.get("bridge") or {}).items() if k != "stage"}
+    text = json.dumps({**run, "bridge": bridge, "seed": 0}, sort_keys=True)
+    return "reference:" + hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def reference_bridge(system: SystemSpec, device: str, dtype: str):
+    """A stage-A bridge on the system's backbones with its options, freshly initialised: the LLM
+    reading the source itself, and the untrained projector, need no trained weights."""
+    from ..backbones import load_decoder, load_encoder
+    from ..bridges import build_bridge
+
+    run = system.run
+    encoder = load_encoder(run["encoder"], dtype=dtype, device=device, **(run.get("encoder_options") or {}))
+    decoder = load_decoder(run["decoder"], dtype=dtype, device=device, **(run.get("decoder_options") or {}))
+    return build_bridge(run["method"], encoder, decoder, {**(run.get("bridge") or {}), "stage": "align"}).eval()
 
 
 def given_system(system: SystemSpec, *, device: str, dtype: str):
@@ -357,6 +423,7 @@ def _run_experiment(spec: ExperimentSpec, out: Path, *, only: list[str] | None =
     from ..evaluate import evaluate, load_testsets, translate_all, write_results
     from ..evaluate.cache import TranslationCache
     from ..evaluate.provenance import run_info as eval_run_info
+    from ..evaluate.retrieval import RetrievalCache, reference_rows, system_rows
     from ..evaluate.writer import write_json
     from . import report as experiment_report
 
@@ -381,27 +448,47 @@ def _run_experiment(spec: ExperimentSpec, out: Path, *, only: list[str] | None =
                                      else given_system(s, device=device, dtype=dtype))
         return built_systems[s.name]
 
-    to_train = [s for s in spec.trained if only is None or s.name in only]
+    asked = [s.name for s in spec.trained if only is None or s.name in only]
+    # A later stage needs its earlier stages' bridges: they come along, in the file's order.
+    wanted = set(asked) | {d for name in asked for d in spec.dependencies(name)}
+    to_train = [s for s in spec.trained if s.name in wanted]
+    retrieval_sets = (load_testsets(spec.retrieval["testset"], spec.retrieval["langs"], spec.retrieval["tgt_lang"],
+                                    spec.retrieval["limit"]) if spec.retrieval else [])
+    retrieval_cache = RetrievalCache(out / "eval" / "retrieval.json")
     for i, system in enumerate(to_train, 1):
         where = f"[{i}/{len(to_train)}] {system.name}"
         if is_trained(out, system):
             log(f"{where}: trained already ({run_dir(out, system)}), skipped")
             result.skipped.append(system.name)
         else:
+            restore_start(out, spec, system, log)
             log(f"{where}: training ({system.describe})")
             seconds = train_system(out, system, log)
             log(f"{where}: trained in {seconds / 60:.1f} min")
             result.trained_now.append(system.name)
-        # Translated now, while its weights are surely here (see the module's docstring).
-        _, info = translate_all([system_for(system)], testsets, generation=generation,
-                                batch_size=ev_cfg["batch_size"], cache=cache, log=log, progress=progress)
-        record_translation_time(out, info)
+        # Translated (and scored for retrieval) now, while its weights are surely here (see the
+        # module's docstring).
+        if system.translates:
+            _, info = translate_all([system_for(system)], testsets, generation=generation,
+                                    batch_size=ev_cfg["batch_size"], cache=cache, log=log, progress=progress)
+            record_translation_time(out, info)
+        if spec.retrieval and system.name in spec.retrieval["systems"]:
+            system_rows(retrieval_systems(out, [system], device=device, dtype=dtype), retrieval_sets,
+                        batch_size=spec.retrieval["batch_size"], cache=retrieval_cache, log=log)
 
     ready = [s.name for s in spec.systems.values() if not s.trained or is_trained(out, s)]
     result.pending = [s.name for s in spec.trained if s.name not in ready]
     shown = spec.restricted(ready)
     result.summaries = {s.name: training_summary(out, s) for s in shown.trained}
-    systems = [system_for(s) for s in shown.systems.values()]
+    systems = [system_for(s) for s in shown.systems.values() if s.translates]
+    retrieval = []
+    if shown.retrieval and shown.retrieval["systems"]:
+        first = spec.systems[spec.retrieval["systems"][0]]  # its backbones and prompt: the reference rows
+        retrieval = reference_rows(reference_key(first), lambda: reference_bridge(first, device, dtype), retrieval_sets,
+                                   batch_size=spec.retrieval["batch_size"], cache=retrieval_cache, log=log)
+        retrieval += system_rows(retrieval_systems(out, [spec.systems[n] for n in shown.retrieval["systems"]],
+                                                   device=device, dtype=dtype),
+                                 retrieval_sets, batch_size=spec.retrieval["batch_size"], cache=retrieval_cache, log=log)
     ev = evaluate(systems, testsets, metrics=ev_cfg["metrics"], baseline=shown.evaluation["baseline"],
                   groups=ev_cfg["groups"], ratios=experiment_report.ratios(shown), generation=generation,
                   batch_size=ev_cfg["batch_size"], cache_dir=out / "eval" / "cache", log=log, progress=progress,
@@ -417,7 +504,7 @@ def _run_experiment(spec: ExperimentSpec, out: Path, *, only: list[str] | None =
                                     pending={n: spec.systems[n].describe for n in result.pending},
                                     pooled=pooled["zero_shot_vs_oracle"], pivots_pooled=pooled["pivots"],
                                     ablations_pooled=pooled["ablations"],
-                                    same_pair_pooled=pooled["same_pair_baselines"])
+                                    same_pair_pooled=pooled["same_pair_baselines"], retrieval=retrieval)
     with atomic_output(out / "report.md") as f:
         f.write(built.markdown)
     write_json(out / "report.json", built.data)

@@ -7,9 +7,11 @@
       hca-deu: {describe: "...", set: {}}                   # trained: base + dotted overrides
       hca-arb: {set: {data.train.0.src_lang: arb_Arab}}
       zero-shot: {bridge: pocket-smollm2-zero-shot}         # not trained: a checkpoint or named bridge
+      llink-b: {set: {bridge.stage: inject}, init_from: llink-a}   # a later stage: starts from llink-a's bridge
     evaluation: {testset, langs, groups, limit, max_new_tokens, batch_size, metrics, baseline}
+    retrieval: {testset, langs, limit, batch_size, systems}  # optional: R@1/MRR of systems with sentence vectors
     report: {...}                                           # read by the experiment's report builder
-    quick: {set: {train.max_steps: 60}, evaluation: {limit: 12, langs: [...]}}
+    quick: {set: {train.max_steps: 60}, evaluation: {limit: 12, langs: [...]}, retrieval: {limit: 64}}
 
 `set` takes the keys of `babelbridge train --set` (dotted, list indices) with YAML values,
 and a whole section by its name (`bridge: {...}` replaces the base's bridge options).
@@ -29,13 +31,15 @@ import yaml
 from ..errors import BabelBridgeError
 from ..runconfig import RunConfig, apply_override
 
-TOP_KEYS = {"name", "title", "base", "systems", "evaluation", "report", "quick"}
-SYSTEM_KEYS = {"describe", "set", "bridge"}
+TOP_KEYS = {"name", "title", "base", "systems", "evaluation", "retrieval", "report", "quick"}
+SYSTEM_KEYS = {"describe", "set", "bridge", "init_from"}
 EVAL_KEYS = {"testset", "langs", "tgt_lang", "groups", "limit", "max_new_tokens", "batch_size", "beam",
              "metrics", "baseline", "truncate"}
 EVAL_DEFAULTS = {"tgt_lang": "eng_Latn", "groups": {}, "limit": None, "max_new_tokens": 256, "batch_size": 16,
                  "beam": 1, "metrics": ["chrf++", "bleu"], "baseline": None, "truncate": True}
-QUICK_KEYS = {"set", "evaluation"}
+QUICK_KEYS = {"set", "evaluation", "retrieval"}
+RETRIEVAL_KEYS = {"testset", "langs", "tgt_lang", "limit", "batch_size", "systems"}
+RETRIEVAL_DEFAULTS = {"tgt_lang": "eng_Latn", "limit": None, "batch_size": 32}
 
 
 @dataclass
@@ -44,10 +48,20 @@ class SystemSpec:
     describe: str
     run: dict | None = None  # the resolved run config (trained systems)
     bridge: str | None = None  # a checkpoint directory or named bridge (systems not trained here)
+    init_from: str | None = None  # a trained system whose bridge this one starts from (a later stage)
 
     @property
     def trained(self) -> bool:
         return self.run is not None
+
+    @property
+    def translates(self) -> bool:
+        """False for a system that only maps sentences to vectors (LLINK's stage A)."""
+        if self.run is None:
+            return True
+        from ..bridges import bridge_class
+
+        return bridge_class(self.run["method"]).translates(self.run.get("bridge") or {})
 
     def run_yaml(self) -> str:
         return yaml.safe_dump(self.run, sort_keys=False, allow_unicode=True)
@@ -62,6 +76,7 @@ class ExperimentSpec:
     report: dict = field(default_factory=dict)
     quick: bool = False
     path: Path | None = None
+    retrieval: dict | None = None
 
     @property
     def trained(self) -> list[SystemSpec]:
@@ -79,8 +94,17 @@ class ExperimentSpec:
         evaluation = dict(self.evaluation)
         if evaluation.get("baseline") not in keep:
             evaluation["baseline"] = None
+        retrieval = self.retrieval and {**self.retrieval, "systems": [s for s in self.retrieval["systems"] if s in keep]}
         return replace(self, systems={n: s for n, s in self.systems.items() if n in keep}, evaluation=evaluation,
-                       report=report)
+                       report=report, retrieval=retrieval)
+
+    def dependencies(self, name: str) -> list[str]:
+        """The systems `name` starts from, earliest stage first (init_from, followed back)."""
+        chain, system = [], self.systems[name]
+        while system.init_from:
+            chain.insert(0, system.init_from)
+            system = self.systems[system.init_from]
+        return chain
 
     def check_system_names(self, names: list[str], where: str = "--systems") -> list[str]:
         import difflib
@@ -183,22 +207,59 @@ def load_experiment(path: str | Path, *, quick: bool = False) -> ExperimentSpec:
             continue
         if not base:
             _fail(path, f"systems.{name} is trained from base, but the file has no base run config")
+        init_from = entry.get("init_from")
+        if init_from is not None and (str(init_from) not in systems or not systems[str(init_from)].trained):
+            _fail(path, f"systems.{name}.init_from: {init_from!r} must name a system trained in this experiment and "
+                        f"listed before it; trained so far: {', '.join(n for n, s in systems.items() if s.trained)}")
         run = apply_settings(base, entry.get("set") or {}, f"{path}: systems.{name}.set")
+        if init_from is not None and (run.get("train") or {}).get("init_from"):
+            _fail(path, f"systems.{name}: give init_from (a system) or train.init_from (a path), not both")
         if quick:
             run = apply_settings(run, quick_values.get("set") or {}, f"{path}: quick.set")
         _absolute_data_paths(run, path.parent)
         validate_run(run, f"{path}: systems.{name}")
-        systems[name] = SystemSpec(name, describe, run=run)
+        systems[name] = SystemSpec(name, describe, run=run, init_from=None if init_from is None else str(init_from))
 
     evaluation = {**EVAL_DEFAULTS, **_check_keys(path, "evaluation", values["evaluation"], EVAL_KEYS)}
     if quick:
         evaluation.update(_check_keys(path, "quick.evaluation", quick_values.get("evaluation") or {}, EVAL_KEYS))
     _check_evaluation(path, evaluation, systems)
+    retrieval = None
+    if values.get("retrieval"):
+        retrieval = {**RETRIEVAL_DEFAULTS, **_check_keys(path, "retrieval", values["retrieval"], RETRIEVAL_KEYS)}
+        if quick:
+            retrieval.update(_check_keys(path, "quick.retrieval", quick_values.get("retrieval") or {}, RETRIEVAL_KEYS))
+        _check_retrieval(path, retrieval, systems)
     from .report import check_report_section
 
     check_report_section(values.get("report") or {}, systems, str(path))
     return ExperimentSpec(str(values["name"]), str(values.get("title") or values["name"]), systems, evaluation,
-                          dict(values.get("report") or {}), quick, path)
+                          dict(values.get("report") or {}), quick, path, retrieval)
+
+
+def _check_retrieval(path, retrieval: dict, systems: dict[str, SystemSpec]) -> None:
+    from ..bridges import bridge_class
+
+    if not retrieval.get("testset"):
+        _fail(path, "retrieval.testset is missing (e.g. bible:test)")
+    langs = retrieval.get("langs")
+    if not isinstance(langs, list) or not langs:
+        _fail(path, "retrieval.langs must be a list of source language codes")
+    retrieval["langs"] = [check_language(f"{path}: retrieval.langs", str(c)) for c in langs]
+    retrieval["tgt_lang"] = check_language(f"{path}: retrieval.tgt_lang", str(retrieval["tgt_lang"]))
+    names = retrieval.get("systems")
+    if not isinstance(names, list) or not names:
+        _fail(path, "retrieval.systems must list the systems to score (trained systems with sentence vectors)")
+    for name in names:
+        system = systems.get(name)
+        if system is None or not system.trained or not hasattr(bridge_class(system.run["method"]), "source_vectors"):
+            _fail(path, f"retrieval.systems: {name!r} is not a trained system with sentence vectors (an llink "
+                        f"system); systems: {', '.join(systems)}")
+    limit, batch = retrieval.get("limit"), retrieval.get("batch_size")
+    if limit is not None and (not isinstance(limit, int) or limit < 2):
+        _fail(path, f"retrieval.limit must be an integer >= 2 or absent, got {limit!r}")
+    if not isinstance(batch, int) or batch < 1:
+        _fail(path, f"retrieval.batch_size must be a positive integer, got {batch!r}")
 
 
 def check_language(where: str, code: str) -> str:

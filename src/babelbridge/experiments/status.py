@@ -26,7 +26,7 @@ class SystemStatus:
     logged_step: int | None = None  # the last step in metrics.jsonl (later than the checkpoint if killed)
     source_gap: float | None = None  # at the last validation
     minutes: float | None = None  # training time so far (timing.json, killed sessions up to their checkpoint)
-    translated: int = 0  # test sets translated (eval/translation_seconds.json)
+    translated: int | None = 0  # test sets translated (eval/translation_seconds.json); None: it does not translate
     seconds_per_step: float | None = None  # while it trains: this session's pace so far
 
 
@@ -59,7 +59,8 @@ def experiment_status(spec: ExperimentSpec, out: str | Path, *, running: bool = 
         status = SystemStatus(
             system.name, state, max_steps=system.run.get("train", {}).get("max_steps"),
             checkpoint_step=checkpoint_step, logged_step=summary.steps, source_gap=summary.source_gap,
-            minutes=None if summary.seconds is None else summary.seconds / 60, translated=translated)
+            minutes=None if summary.seconds is None else summary.seconds / 60,
+            translated=translated if system.translates else None)
         if running and state in ("partial", "started"):
             status.seconds_per_step = _live_pace(folder, summary.steps, now)
         found.append(status)
@@ -119,5 +120,6 @@ def format_status(spec: ExperimentSpec, out: str | Path, statuses: list[SystemSt
             what += f", {s.minutes:.1f} min"
         if s.source_gap is not None:
             what += f", source gap {s.source_gap:.3f}"
-        lines.append(f"  {s.name:24s} {what}; translated {s.translated}/{n_langs}")
+        done = "aligns vectors, does not translate" if s.translated is None else f"translated {s.translated}/{n_langs}"
+        lines.append(f"  {s.name:24s} {what}; {done}")
     return "\n".join(lines)

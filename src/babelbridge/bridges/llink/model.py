@@ -57,6 +57,7 @@ class LLINKBridge(Bridge):
         self._step, self._total_steps = 0, 1
         self._pending: list[tuple[torch.Tensor, torch.Tensor]] = []  # this step's teachers, queued at its end
         self._prompts: dict[str, tuple[list[int], list[int]]] = {}
+        self._validation_teachers: tuple[tuple, torch.Tensor | None] = ((), None)
         if config.stage == "align":
             self.queue, self.slots = TeacherQueue(config.queue_size, d_llm), None
         else:
@@ -70,8 +71,10 @@ class LLINKBridge(Bridge):
 
     def _placeholder(self, embeddings: torch.Tensor) -> tuple[int, torch.Tensor]:
         """The id placed at reserved positions and the embedding they hold when no slot is written."""
-        if self.config.placeholder == "mean":
-            return self.decoder.pad_token_id, embeddings.detach().float().mean(0).to(embeddings.dtype)
+        if self.config.placeholder == "mean":  # the id is only a stand-in (its embedding is replaced): unk
+            tok = self.decoder.tokenizer      # rather than pad, which is the end-of-turn token in SmolLM2
+            stand_in = tok.unk_token_id if tok.unk_token_id is not None else self.decoder.pad_token_id
+            return stand_in, embeddings.detach().float().mean(0).to(embeddings.dtype)
         ids = self.decoder.tokenizer(self.config.placeholder, add_special_tokens=False)["input_ids"]
         if len(ids) != 1:
             raise BabelBridgeError(f"placeholder {self.config.placeholder!r} is {len(ids)} tokens of {self.decoder.spec}; "
@@ -117,6 +120,11 @@ class LLINKBridge(Bridge):
         """Stage B's prompt: K reserved positions where the source goes."""
         before, after = self.prompt_parts(tgt_lang)
         return before + [self.placeholder_id] * self.config.num_slots + after
+
+    def slot_columns(self, tgt_lang: str) -> slice:
+        """Where the K slots sit in slot_prompt(tgt_lang)."""
+        start = len(self.prompt_parts(tgt_lang)[0])
+        return slice(start, start + self.config.num_slots)
 
     def marker_prompt(self, text: str, tgt_lang: str) -> list[int]:
         """The teacher's prompt: the sentence where the source goes, then one reserved position
@@ -187,8 +195,7 @@ class LLINKBridge(Bridge):
         # Padding uses the pad id too; a mask of the prompts' reserved columns tells them apart.
         reserved = torch.zeros_like(input_ids, dtype=torch.bool)
         for i, p in enumerate(pairs):
-            start = len(self.prompt_parts(p.tgt_lang)[0])
-            reserved[i, start : start + cfg.num_slots] = True
+            reserved[i, self.slot_columns(p.tgt_lang)] = True
         label_ids, _ = right_pad(labels, -100)
         return {**batch, "input_ids": input_ids, "attention_mask": attention_mask, "labels": label_ids,
                 "reserved": reserved}
@@ -269,7 +276,14 @@ class LLINKBridge(Bridge):
             if self.config.stage == "align":
 
                 queries = self.source_vectors([p.src for p in pairs], [p.src_lang for p in pairs], batch_size)
-                teachers = self.teacher_vectors([p.tgt for p in pairs], pairs[0].tgt_lang, batch_size)
+                targets = tuple((p.tgt, p.tgt_lang) for p in pairs)
+                if self._validation_teachers[0] != targets:  # the frozen LLM's: the same at every validation
+                    teachers = torch.empty(len(pairs), self.decoder.hidden_size)
+                    for tgt in dict.fromkeys(lang for _, lang in targets):
+                        rows = [i for i, (_, lang) in enumerate(targets) if lang == tgt]
+                        teachers[rows] = self.teacher_vectors([targets[i][0] for i in rows], tgt, batch_size)
+                    self._validation_teachers = (targets, teachers)
+                teachers = self._validation_teachers[1]
                 scores = retrieval_scores(queries, teachers)
                 return {"val_r@1": scores["r@1"], "val_mrr": scores["mrr"]}
             total = zero = tokens = 0.0
@@ -331,12 +345,15 @@ class LLINKBridge(Bridge):
                                    min_new_tokens=min_new_tokens)
         source = self.encoder.tokenize(texts, [src_lang] * len(texts), max_length=self.config.max_source_tokens,
                                        truncate=truncate)
-        slots = self.slots(self.project(source["input_ids"], source["attention_mask"]))
-        prompt = self.slot_prompt(tgt_lang)
-        input_ids = torch.tensor([prompt] * len(texts), device=self.decoder.model.device)
+        input_ids = torch.tensor([self.slot_prompt(tgt_lang)] * len(texts), device=self.decoder.model.device)
         reserved = torch.zeros_like(input_ids, dtype=torch.bool)
-        start = len(self.prompt_parts(tgt_lang)[0])
-        reserved[:, start : start + self.config.num_slots] = True
-        out = self.decoder.model.generate(input_ids=input_ids, inputs_embeds=self.write(input_ids, reserved, slots),
-                                          attention_mask=torch.ones_like(input_ids), generation_config=generation)
+        reserved[:, self.slot_columns(tgt_lang)] = True
+        was_training = self.training
+        self.eval()  # no dropout (the projector's, LoRA's) in generation, however it is called
+        try:
+            slots = self.slots(self.project(source["input_ids"], source["attention_mask"]))
+            out = self.decoder.model.generate(input_ids=input_ids, inputs_embeds=self.write(input_ids, reserved, slots),
+                                              attention_mask=torch.ones_like(input_ids), generation_config=generation)
+        finally:
+            self.train(was_training)
         return [until_stop(row, self.decoder.stop_token_ids) for row in out[:, input_ids.shape[1]:].tolist()]
