@@ -11,6 +11,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from ..padding import right_pad
 from .frozen import count_parameters, fingerprint, freeze, parse_dtype
 from .spec import BackboneSpec
 
@@ -93,6 +94,18 @@ class FrozenDecoder(nn.Module):
     def target_ids(self, text: str) -> list[int]:
         """The answer's tokens followed by the end-of-turn token the model must learn to emit."""
         return self.tokenizer(text, add_special_tokens=False)["input_ids"] + [self.eos_token_id]
+
+    def answer_batch(self, prompts: list[list[int]], answers: list[str],
+                     max_answer_tokens: int) -> dict[str, torch.Tensor]:
+        """Training rows prompt + answer (+ end of turn), right-padded, with labels on the answer
+        only (-100 elsewhere): what answer_loss scores. Answers longer than max_answer_tokens are cut."""
+        rows, labels = [], []
+        for prompt, answer in zip(prompts, answers, strict=True):
+            target = self.target_ids(answer)[:max_answer_tokens]
+            rows.append(prompt + target)
+            labels.append([-100] * len(prompt) + target)
+        input_ids, attention_mask = right_pad(rows, self.pad_token_id)
+        return {"input_ids": input_ids, "attention_mask": attention_mask, "labels": right_pad(labels, -100)[0]}
 
     def enable_gradient_checkpointing(self) -> None:
         """Store only each decoder layer's input in the forward pass and recompute the layer in

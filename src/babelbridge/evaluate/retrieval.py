@@ -35,17 +35,32 @@ def testset_key(testset: TestSet) -> str:
     return f"{testset.name}:{sha256_of(testset.sources + testset.references)[:16]}"
 
 
+_TEACHERS: dict[tuple, object] = {}  # one test set's teachers, shared by every row that uses them
+
+
+def teachers(bridge, testset: TestSet, batch_size: int = 32):
+    """The English references' teacher vectors. They depend on the frozen LLM and the prompt
+    only (LoRA is off for them), not on the bridge's weights, so every row of one test set shares
+    them: computed once per process."""
+    cfg = bridge.config
+    llm = bridge.backbone_identities()["decoder"]  # as loaded, before any LoRA
+    key = (llm["fingerprint"], llm["spec"], cfg.instruction, cfg.system_prompt, cfg.placeholder,
+           cfg.max_target_tokens, testset.tgt_lang, sha256_of(testset.references))
+    if key not in _TEACHERS:
+        _TEACHERS.clear()  # one test set at a time is all a run needs; vectors are large
+        _TEACHERS[key] = bridge.teacher_vectors(list(testset.references), testset.tgt_lang, batch_size)
+    return _TEACHERS[key]
+
+
 def system_scores(bridge, testset: TestSet, batch_size: int = 32) -> dict:
     queries = bridge.source_vectors(list(testset.sources), testset.src_lang, batch_size)
-    teachers = bridge.teacher_vectors(list(testset.references), testset.tgt_lang, batch_size)
-    return retrieval_scores(queries, teachers)
+    return retrieval_scores(queries, teachers(bridge, testset, batch_size))
 
 
 def before_scores(bridge, testset: TestSet, batch_size: int = 32) -> dict:
     """The LLM's own state after the source sentence against its teachers: no encoder at all."""
     queries = bridge.teacher_vectors(list(testset.sources), testset.tgt_lang, batch_size)
-    teachers = bridge.teacher_vectors(list(testset.references), testset.tgt_lang, batch_size)
-    return retrieval_scores(queries, teachers)
+    return retrieval_scores(queries, teachers(bridge, testset, batch_size))
 
 
 def chance_scores(bridge, testset: TestSet, batch_size: int = 32, seed: int = 0) -> dict:

@@ -240,13 +240,7 @@ def load_experiment(path: str | Path, *, quick: bool = False) -> ExperimentSpec:
 def _check_retrieval(path, retrieval: dict, systems: dict[str, SystemSpec]) -> None:
     from ..bridges import bridge_class
 
-    if not retrieval.get("testset"):
-        _fail(path, "retrieval.testset is missing (e.g. bible:test)")
-    langs = retrieval.get("langs")
-    if not isinstance(langs, list) or not langs:
-        _fail(path, "retrieval.langs must be a list of source language codes")
-    retrieval["langs"] = [check_language(f"{path}: retrieval.langs", str(c)) for c in langs]
-    retrieval["tgt_lang"] = check_language(f"{path}: retrieval.tgt_lang", str(retrieval["tgt_lang"]))
+    _check_test_direction(path, "retrieval", retrieval)
     names = retrieval.get("systems")
     if not isinstance(names, list) or not names:
         _fail(path, "retrieval.systems must list the systems to score (trained systems with sentence vectors)")
@@ -271,14 +265,19 @@ def check_language(where: str, code: str) -> str:
         raise BabelBridgeError(f"{where}: {err}") from None
 
 
-def _check_evaluation(path, evaluation: dict, systems: dict[str, SystemSpec]) -> None:
-    if not evaluation.get("testset"):
-        _fail(path, "evaluation.testset is missing (e.g. bible:test, flores:DIR)")
-    langs = evaluation.get("langs")
+def _check_test_direction(path, section: str, values: dict) -> None:
+    """testset, langs and tgt_lang of an evaluation or retrieval section; codes normalised in place."""
+    if not values.get("testset"):
+        _fail(path, f"{section}.testset is missing (e.g. bible:test, flores:DIR)")
+    langs = values.get("langs")
     if not isinstance(langs, list) or not langs:
-        _fail(path, "evaluation.langs must be a list of source language codes")
-    evaluation["langs"] = [check_language(f"{path}: evaluation.langs", str(c)) for c in langs]
-    evaluation["tgt_lang"] = check_language(f"{path}: evaluation.tgt_lang", str(evaluation["tgt_lang"]))
+        _fail(path, f"{section}.langs must be a list of source language codes")
+    values["langs"] = [check_language(f"{path}: {section}.langs", str(c)) for c in langs]
+    values["tgt_lang"] = check_language(f"{path}: {section}.tgt_lang", str(values["tgt_lang"]))
+
+
+def _check_evaluation(path, evaluation: dict, systems: dict[str, SystemSpec]) -> None:
+    _check_test_direction(path, "evaluation", evaluation)
     groups = evaluation.get("groups") or {}
     if not isinstance(groups, dict):
         _fail(path, "evaluation.groups must map a group name to a list of language codes")

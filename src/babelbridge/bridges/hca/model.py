@@ -24,7 +24,7 @@ from transformers import CompileConfig, StoppingCriteriaList
 
 from ...backbones import FrozenDecoder, FrozenEncoder
 from ...errors import InputError
-from ...padding import left_pad, right_pad
+from ...padding import left_pad
 from ..base import Bridge, TranslationPair
 from ..generation import decode_config, until_stop
 from .config import HCAConfig
@@ -141,18 +141,9 @@ class HCABridge(Bridge):
         cfg = self.config
         source = self.encoder.tokenize([p.src for p in pairs], [p.src_lang for p in pairs],
                                        max_length=cfg.max_source_tokens, truncate=True)
-        rows, labels = [], []
-        for p in pairs:
-            prompt = self.prompt_ids(p.tgt_lang)
-            target = self.decoder.target_ids(p.tgt)[: cfg.max_target_tokens]
-            rows.append(prompt + target)
-            labels.append([-100] * len(prompt) + target)
-        input_ids, attention_mask = right_pad(rows, self.decoder.pad_token_id)
-        label_ids, _ = right_pad(labels, -100)
-        return {
-            "source_ids": source["input_ids"], "source_mask": source["attention_mask"],
-            "input_ids": input_ids, "attention_mask": attention_mask, "labels": label_ids,
-        }
+        answers = self.decoder.answer_batch([self.prompt_ids(p.tgt_lang) for p in pairs], [p.tgt for p in pairs],
+                                            cfg.max_target_tokens)
+        return {"source_ids": source["input_ids"], "source_mask": source["attention_mask"], **answers}
 
     def loss(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
         memory = self.encode_source(batch["source_ids"], batch["source_mask"])

@@ -185,20 +185,13 @@ class LLINKBridge(Bridge):
             return {**batch, "input_ids": input_ids, "attention_mask": attention_mask,
                     "markers": torch.tensor([len(r) - 1 for r in rows]),
                     "keys": torch.tensor([sentence_key(p.tgt) for p in pairs])}
-        rows, labels = [], []
-        for p in pairs:
-            prompt = self.slot_prompt(p.tgt_lang)
-            target = self.decoder.target_ids(p.tgt)[: cfg.max_target_tokens]
-            rows.append(prompt + target)
-            labels.append([-100] * len(prompt) + target)
-        input_ids, attention_mask = right_pad(rows, self.decoder.pad_token_id)
-        # Padding uses the pad id too; a mask of the prompts' reserved columns tells them apart.
-        reserved = torch.zeros_like(input_ids, dtype=torch.bool)
+        answers = self.decoder.answer_batch([self.slot_prompt(p.tgt_lang) for p in pairs], [p.tgt for p in pairs],
+                                            cfg.max_target_tokens)
+        # The slots' columns, as a mask: never found by id (the stand-in id may occur elsewhere).
+        reserved = torch.zeros_like(answers["input_ids"], dtype=torch.bool)
         for i, p in enumerate(pairs):
             reserved[i, self.slot_columns(p.tgt_lang)] = True
-        label_ids, _ = right_pad(labels, -100)
-        return {**batch, "input_ids": input_ids, "attention_mask": attention_mask, "labels": label_ids,
-                "reserved": reserved}
+        return {**batch, **answers, "reserved": reserved}
 
     def begin_step(self, step: int, total_steps: int) -> None:
         self._step, self._total_steps = step, total_steps

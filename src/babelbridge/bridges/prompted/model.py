@@ -21,7 +21,7 @@ from transformers import GenerationConfig
 from ...backbones import FrozenDecoder
 from ...errors import InputError
 from ...languages import get_language
-from ...padding import left_pad, right_pad
+from ...padding import left_pad
 from ..base import Bridge, TranslationPair
 from ..generation import until_stop
 from .config import PromptedConfig
@@ -63,15 +63,8 @@ class PromptedBridge(Bridge):
 
     # ---- loss (for LoRA training, and the baseline's validation loss) --------------------------
     def collate(self, pairs: Sequence[TranslationPair]) -> dict[str, torch.Tensor]:
-        rows, labels = [], []
-        for p in pairs:
-            prompt = self.prompt_ids(p.src, p.src_lang, p.tgt_lang, truncate=True)
-            target = self.decoder.target_ids(p.tgt)[: self.config.max_target_tokens]
-            rows.append(prompt + target)
-            labels.append([-100] * len(prompt) + target)  # loss on the answer only
-        input_ids, attention_mask = right_pad(rows, self.decoder.pad_token_id)
-        label_ids, _ = right_pad(labels, -100)
-        return {"input_ids": input_ids, "attention_mask": attention_mask, "labels": label_ids}
+        prompts = [self.prompt_ids(p.src, p.src_lang, p.tgt_lang, truncate=True) for p in pairs]
+        return self.decoder.answer_batch(prompts, [p.tgt for p in pairs], self.config.max_target_tokens)
 
     def loss(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
         return self.decoder.answer_loss(batch["input_ids"], batch["attention_mask"], batch["labels"])
