@@ -388,3 +388,30 @@ def test_retrieval_scores_by_hand():
     assert scores["mean_rank"] == pytest.approx(2.0)
     tie = retrieval_scores(torch.tensor([[1.0, 0.0]] * 2), torch.tensor([[1.0, 0.0]] * 2))
     assert tie["r@1"] == 1.0  # an identical candidate (the same sentence twice) never pushes the answer down
+
+
+# ---- babelbridge retrieval ------------------------------------------------------------------
+def test_retrieval_command_scores_caches_and_names_what_it_accepts(tmp_path, capsys):
+    from babelbridge.cli.main import main
+
+    save_bridge(make("align"), tmp_path / "a")
+    test = tmp_path / "test.tsv"
+    test.write_text("".join(f"Satz {i} ist hier\tSentence {i} is here\n" for i in range(12)))
+    args = ["retrieval", "--bridge", f"a={tmp_path / 'a'}", "--testset", f"tsv:{test}", "--langs", "de",
+            "--out", str(tmp_path / "out")]
+    assert main(args) == 0
+    table = capsys.readouterr().out
+    assert "| the LLM reading the source itself (before) | deu_Latn | 12 |" in table
+    assert "| untrained projector (chance) | deu_Latn | 12 |" in table
+    rows = json.loads((tmp_path / "out" / "retrieval.json").read_text())["rows"]
+    assert [r["row"] for r in rows] == ["before", "chance", "a"]
+    assert rows[0]["inflation"] == pytest.approx(rows[0]["llm_tokens_source"] / rows[0]["llm_tokens_english"])
+    assert main(args) == 0  # again: every score from the cache, no model loaded
+    assert "loading" not in capsys.readouterr().err
+    hca = build_bridge("hca", load_encoder("tiny-random:bert"), load_decoder("tiny-random:qwen3"), {"bottleneck_dim": 4})
+    save_bridge(hca, tmp_path / "h")
+    assert main(["retrieval", "--bridge", str(tmp_path / "h"), "--testset", f"tsv:{test}", "--langs", "de",
+                 "--no-reference-rows"]) == 2
+    assert "h (hca) has no sentence vectors to retrieve with; retrieval takes LLINK bridges" in capsys.readouterr().err
+    assert main(args[:-2] + ["--limit", "1"]) == 2
+    assert "--limit must be at least 2" in capsys.readouterr().err

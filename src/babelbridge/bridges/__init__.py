@@ -5,7 +5,8 @@ from .checkpoint import init_from_checkpoint, load_bridge, load_trainable_into, 
 from .hca import HCABridge, HCAConfig
 from .llink import LLINKBridge, LLINKConfig
 from .lora import LoRABridge, LoRAConfig
-from .prompted import PromptedBridge, PromptedConfig, save_prompted_baseline
+from .prompted import PromptedBridge, PromptedConfig
+from .prompted.save import save_prompted_baseline
 from .registry import METHODS, bridge_class, build_bridge
 
 __all__ = [

@@ -30,12 +30,14 @@ def add_parser(sub) -> None:
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--bridge", action="append", required=True, metavar="[LABEL=]CHECKPOINT",
                    help="an LLINK checkpoint (stage A or B), optionally labelled (repeatable)")
-    p.add_argument("--testset", required=True, metavar="SPEC", help="flores:DIR[:dev], bible[:SPLIT], tsv:PATH, jsonl:PATH")
+    p.add_argument("--testset", required=True, metavar="SPEC",
+                   help="flores:DIR[:dev], bible[:SPLIT], tsv:PATH, jsonl:PATH")
     p.add_argument("--langs", required=True, metavar="CODES", help="source languages, comma-separated")
     p.add_argument("--tgt-lang", default="eng_Latn", metavar="CODE", help="the teachers' language (default: %(default)s)")
     p.add_argument("--limit", type=int, metavar="N", help="first N sentences of each language (the candidates too)")
     p.add_argument("--no-reference-rows", action="store_true", help="skip the before and chance rows")
-    p.add_argument("--batch-size", type=int, default=32, metavar="N", help="sentences per forward pass (default: %(default)s)")
+    p.add_argument("--batch-size", type=int, default=32, metavar="N",
+                   help="sentences per forward pass (default: %(default)s)")
     p.add_argument("--out", metavar="DIR", help="write retrieval.md and retrieval.json there (and cache the scores)")
     p.add_argument("--device", default="cpu", help="cpu, cuda, ... (default: %(default)s)")
     p.add_argument("--dtype", default="float32", choices=DTYPES, help="dtype of the backbones (default: %(default)s)")
@@ -91,7 +93,8 @@ def run(args) -> None:
     rows = []
     if not args.no_reference_rows:  # on the first bridge's backbones and prompt
         first_identity, first_loader = next(iter(systems.values()))
-        rows += reference_rows(f"backbones of {first_identity}", first_loader, testsets, batch_size=args.batch_size,
+        rows += reference_rows(f"backbones of {first_identity}, whole source", first_loader, testsets,
+                               batch_size=args.batch_size,
                                cache=cache, log=log)
     rows += system_rows(systems, testsets, batch_size=args.batch_size, cache=cache, log=log)
     table = markdown_table(rows)

@@ -59,7 +59,7 @@ def system_scores(bridge, testset: TestSet, batch_size: int = 32) -> dict:
 
 def before_scores(bridge, testset: TestSet, batch_size: int = 32) -> dict:
     """The LLM's own state after the source sentence against its teachers: no encoder at all."""
-    queries = bridge.teacher_vectors(list(testset.sources), testset.tgt_lang, batch_size)
+    queries = bridge.teacher_vectors(list(testset.sources), testset.tgt_lang, batch_size, whole=True)
     return retrieval_scores(queries, teachers(bridge, testset, batch_size))
 
 

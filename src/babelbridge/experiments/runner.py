@@ -287,7 +287,8 @@ def retrieval_systems(out: Path, systems: list[SystemSpec], *, device: str, dtyp
             weights = run_dir(out, system) / "bridge"
             if not (weights / WEIGHTS).is_file():
                 raise BabelBridgeError(f"system {system.name} needs retrieval scores, but its bridge ({weights}) is "
-                                       f"not here; restore it, or delete {run_dir(out, system) / TRAINED} to train it again")
+                                       f"not here; restore it, or delete {run_dir(out, system) / TRAINED} to train "
+                                       f"it again")
             return bridges.load_bridge(weights, device=device, dtype=dtype)
         return load
 
@@ -306,7 +307,8 @@ def reference_key(system: SystemSpec) -> str:
 
     run = {k: system.run.get(k) for k in ("encoder", "decoder", "encoder_options", "decoder_options")}
     bridge = {k: v for k, v in (system.run.get("bridge") or {}).items() if k != "stage"}
-    text = json.dumps({**run, "bridge": bridge, "seed": 0}, sort_keys=True)
+    # "before": what the row reads (the whole source sentence; an earlier version cut it at max_target_tokens)
+    text = json.dumps({**run, "bridge": bridge, "seed": 0, "before": "whole source"}, sort_keys=True)
     return "reference:" + hashlib.sha256(text.encode()).hexdigest()[:16]
 
 

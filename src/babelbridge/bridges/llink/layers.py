@@ -113,7 +113,8 @@ def alignment_loss(projected: torch.Tensor, teacher: torch.Tensor, keys: torch.T
     target = torch.arange(b, device=p_unit.device)
     nce = 0.5 * (F.cross_entropy(s2t, target) + F.cross_entropy(t2s, target))
     mse = F.mse_loss(p_unit, h_unit)
-    log_norm = ((projected.float().norm(dim=-1) + 1e-8).log() - (teacher.float().norm(dim=-1) + 1e-8).log()).pow(2).mean()
+    log_ratio = (projected.float().norm(dim=-1) + 1e-8).log() - (teacher.float().norm(dim=-1) + 1e-8).log()
+    log_norm = log_ratio.pow(2).mean()
     loss = nce + mse_weight * mse + log_norm_weight * log_norm
     return loss, {"nce": nce.item(), "mse": mse.item(), "log_norm": log_norm.item()}
 

@@ -31,7 +31,7 @@ from ...padding import right_pad
 from ...ranking import retrieval_scores
 from ..base import BACKBONE_PREFIXES, Bridge, TranslationPair
 from ..generation import decode_config, until_stop
-from ..lora import inject_lora, is_lora_parameter, lora_disabled, set_lora_dropout
+from ..lora.inject import inject_lora, is_lora_parameter, lora_disabled, set_lora_dropout
 from .config import SOURCE, LLINKConfig
 from .layers import Projector, SlotExpander, TeacherQueue, alignment_loss, mean_pool, temperature_at, usage_penalty
 
@@ -77,8 +77,9 @@ class LLINKBridge(Bridge):
             return stand_in, embeddings.detach().float().mean(0).to(embeddings.dtype)
         ids = self.decoder.tokenizer(self.config.placeholder, add_special_tokens=False)["input_ids"]
         if len(ids) != 1:
-            raise BabelBridgeError(f"placeholder {self.config.placeholder!r} is {len(ids)} tokens of {self.decoder.spec}; "
-                                   f"it must be exactly one (or \"mean\": the mean input embedding)")
+            raise BabelBridgeError(f"placeholder {self.config.placeholder!r} is {len(ids)} tokens of "
+                                   f"{self.decoder.spec}; it must be exactly one (or \"mean\": the mean input "
+                                   f"embedding)")
         return ids[0], embeddings[ids[0]].detach().clone()
 
     # ---- the bridge's own parameters -----------------------------------------------------------
@@ -126,12 +127,12 @@ class LLINKBridge(Bridge):
         start = len(self.prompt_parts(tgt_lang)[0])
         return slice(start, start + self.config.num_slots)
 
-    def marker_prompt(self, text: str, tgt_lang: str) -> list[int]:
-        """The teacher's prompt: the sentence where the source goes, then one reserved position
-        (what follows it is never read: the LLM is causal)."""
+    def marker_prompt(self, text: str, tgt_lang: str, *, whole: bool = False) -> list[int]:
+        """The teacher's prompt: the sentence where the source goes (cut at max_target_tokens
+        unless whole), then one reserved position (what follows it is never read: the LLM is causal)."""
         before, _ = self.prompt_parts(tgt_lang)
-        ids = self.decoder.tokenizer(text, add_special_tokens=False)["input_ids"][: self.config.max_target_tokens]
-        return before + ids + [self.placeholder_id]
+        ids = self.decoder.tokenizer(text, add_special_tokens=False)["input_ids"]
+        return before + (ids if whole else ids[: self.config.max_target_tokens]) + [self.placeholder_id]
 
     def source_token_count(self, text: str) -> int:
         return len(self.encoder.tokenizer(text, add_special_tokens=False)["input_ids"]) + 2
@@ -304,17 +305,22 @@ class LLINKBridge(Bridge):
         return torch.cat(out)
 
     @torch.no_grad()
-    def teacher_vectors(self, texts: Sequence[str], tgt_lang: str = "eng_Latn", batch_size: int = 32) -> torch.Tensor:
+    def teacher_vectors(self, texts: Sequence[str], tgt_lang: str = "eng_Latn", batch_size: int = 32,
+                        *, whole: bool = False) -> torch.Tensor:
         """The frozen LLM's state at the reserved position after each sentence, inside the
         instruction into tgt_lang: (n, d_llm). On English sentences these are the teachers; on
-        the source sentences they are the LLM reading the source itself (retrieval's 'before')."""
-        out = []
-        for start in range(0, len(texts), batch_size):
-            rows = [self.marker_prompt(t, tgt_lang) for t in texts[start : start + batch_size]]
+        the source sentences (whole=True: never cut, however many tokens the LLM's tokenizer
+        spends on them) they are the LLM reading the source itself (retrieval's 'before')."""
+        prompts = [self.marker_prompt(t, tgt_lang, whole=whole) for t in texts]
+        order = sorted(range(len(prompts)), key=lambda i: len(prompts[i]))  # batches of like length: less padding
+        out = torch.empty(len(prompts), self.decoder.hidden_size)
+        for start in range(0, len(order), batch_size):
+            idx = order[start : start + batch_size]
+            rows = [prompts[i] for i in idx]
             input_ids, attention_mask = right_pad(rows, self.decoder.pad_token_id)
             markers = torch.tensor([len(r) - 1 for r in rows])
-            out.append(self.teacher_states(input_ids, attention_mask, markers).cpu())
-        return torch.cat(out)
+            out[idx] = self.teacher_states(input_ids, attention_mask, markers).cpu()
+        return out
 
     # ---- generation ------------------------------------------------------------------------------
     def generate_batch(self, texts: list[str], src_lang: str, tgt_lang: str, **generation) -> list[str]:

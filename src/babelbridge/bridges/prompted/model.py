@@ -4,15 +4,13 @@
     generated answer -> its first non-empty line (config.postprocess)
 
 No encoder and no trainable parameter. Its checkpoint is bridge.json and an empty
-bridge.safetensors (`save_prompted_baseline`, `babelbridge baseline zero-shot`), so translate,
+bridge.safetensors (prompted/save.py, `babelbridge baseline zero-shot`), so translate,
 eval and serve take it like any trained bridge. `collate` and `loss` work too (the baseline's
 validation loss), and LoRABridge (bridges/lora) inherits the prompt, the loss and generation.
 """
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
 from typing import Sequence
 
 import torch
@@ -98,20 +96,3 @@ class PromptedBridge(Bridge):
                                           generation_config=generation)
         stop = set(self.decoder.stop_token_ids)
         return [until_stop(row, stop) for row in out[:, input_ids.shape[1]:].tolist()]
-
-
-def save_prompted_baseline(decoder: str | FrozenDecoder, out_dir: str | os.PathLike, *,
-                           gguf_file: str | None = None, **config) -> Path:
-    """Write a zero-shot baseline checkpoint: bridge.json + an empty bridge.safetensors.
-
-    decoder: a backbone spec (loaded once, in its own dtype, to record its identity) or a
-    loaded FrozenDecoder. config: PromptedConfig options (template, postprocess, ...).
-    """
-    from ...backbones import load_decoder
-    from ..checkpoint import save_bridge  # not at the top: checkpoint -> registry -> this module
-
-    cfg = PromptedConfig.from_dict(config)  # a bad option fails before a model loads
-    if isinstance(decoder, (str, os.PathLike)):
-        decoder = load_decoder(str(decoder), dtype="auto", gguf_file=gguf_file)
-    bridge = PromptedBridge(None, decoder, cfg)
-    return save_bridge(bridge, out_dir)
