@@ -3,7 +3,9 @@ so a typo fails in a fraction of a second with one line that says what is accept
 
 from __future__ import annotations
 
+import os
 import re
+from pathlib import Path
 
 from ..errors import BabelBridgeError, InputError
 from ..languages import UnknownLanguageError, normalize_language
@@ -48,3 +50,17 @@ def check_device(device: str) -> None:
                                    f"(cuda:0 to cuda:{torch.cuda.device_count() - 1})")
     elif kind == "mps" and not torch.backends.mps.is_available():
         raise BabelBridgeError(f"--device {device}: MPS is not available here; use --device cpu")
+
+
+def parse_bridge_arg(text: str) -> tuple[str, Path]:
+    """'[LABEL=]PATH' -> (label, checkpoint dir); the label defaults to the directory's name
+    (its parent's for the usual runs/<name>/bridge)."""
+    label, sep, rest = text.partition("=")
+    if not sep or not label or "/" in label or os.sep in label:
+        label, rest = "", text  # no label: the whole text is the path (which may hold a '=')
+    from ..pretrained import resolve_bridge_path
+
+    path = resolve_bridge_path(rest)
+    if not label:
+        label = path.resolve().parent.name if path.name == "bridge" else (path.name or str(path))
+    return label, path

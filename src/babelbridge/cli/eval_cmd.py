@@ -6,14 +6,12 @@ groups, baseline) is checked and the test sets are read before any model is load
 
 from __future__ import annotations
 
-import os
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import InputError
-from .checks import check_device_name, check_language, check_positive
-from .translate_cmd import DTYPES, check_device, resolve_bridge_path
+from .checks import DTYPES, check_device, check_device_name, check_language, check_positive, parse_bridge_arg
 
 EPILOG = """examples:
   babelbridge eval --bridge runs/hca-deu-eng/bridge --testset flores:~/flores200 \\
@@ -94,18 +92,6 @@ class Plan:
     groups: dict[str, list[str]] = field(default_factory=dict)
     ratios: list[tuple[str, str]] = field(default_factory=list)
     comet: object | None = None
-
-
-def parse_bridge_arg(text: str) -> tuple[str, Path]:
-    """'[LABEL=]PATH' -> (label, checkpoint dir); the label defaults to the directory's name
-    (its parent's for the usual runs/<name>/bridge)."""
-    label, sep, rest = text.partition("=")
-    if not sep or not label or "/" in label or os.sep in label:
-        label, rest = "", text  # no label: the whole text is the path (which may hold a '=')
-    path = resolve_bridge_path(rest)
-    if not label:
-        label = path.resolve().parent.name if path.name == "bridge" else (path.name or str(path))
-    return label, path
 
 
 def parse_groups(text: str, languages: list[str]) -> dict[str, list[str]]:

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from ..errors import InputError
-from .checks import DTYPES, check_device, check_device_name, check_language, check_positive
+from .checks import DTYPES, check_device, check_device_name, check_language, check_positive, parse_bridge_arg
 
 EPILOG = """examples:
   babelbridge retrieval --bridge runs/pocket-llink-deu-eng-align/bridge --testset bible:test --langs hi,de --limit 1000
@@ -46,8 +46,6 @@ def add_parser(sub) -> None:
 
 def validate(args):
     from ..evaluate.testsets import load_testsets, parse_testset
-    from ..pretrained import resolve_bridge_path
-
     langs = [check_language("--langs", c.strip()) for c in args.langs.split(",") if c.strip()]
     if not langs:
         raise InputError("--langs names no language (e.g. --langs hin_Deva,deu_Latn)")
@@ -57,11 +55,7 @@ def validate(args):
     check_device_name(args.device)
     bridges: dict[str, Path] = {}
     for text in args.bridge:
-        label, sep, rest = text.partition("=")
-        if not sep or "/" in label:
-            label, rest = "", text
-        path = resolve_bridge_path(rest)
-        label = label or (path.resolve().parent.name if path.name == "bridge" else path.name)
+        label, path = parse_bridge_arg(text)
         if label in bridges:
             raise InputError(f"--bridge: label {label!r} is used twice; name them with LABEL=PATH")
         bridges[label] = path

@@ -134,12 +134,6 @@ class LLINKBridge(Bridge):
         ids = self.decoder.tokenizer(text, add_special_tokens=False)["input_ids"]
         return before + (ids if whole else ids[: self.config.max_target_tokens]) + [self.placeholder_id]
 
-    def source_token_count(self, text: str) -> int:
-        return len(self.encoder.tokenizer(text, add_special_tokens=False)["input_ids"]) + 2
-
-    def target_token_count(self, text: str) -> int:
-        return len(self.decoder.target_ids(text))
-
     def loss_weight(self, batch: dict[str, torch.Tensor]) -> int:
         if self.config.stage == "align":
             return len(batch["keys"])  # InfoNCE is a mean over pairs
