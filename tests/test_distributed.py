@@ -1,5 +1,6 @@
 """Two processes under `accelerate launch` (CPU, gloo): both ranks end with identical bridge
-weights (and LLINK's teacher queue), equal to a one-process run of the same global batches."""
+weights (and LLINK's teacher queue; XBridge's NMT cross-attention), equal to a one-process run
+of the same global batches."""
 
 import os
 import subprocess
@@ -47,7 +48,7 @@ def run(tmp_path, name, launcher, config, extra_env=None):
     return out
 
 
-@pytest.mark.parametrize("config", ["smoke-tiny.yaml", "llink-smoke-tiny.yaml"])
+@pytest.mark.parametrize("config", ["smoke-tiny.yaml", "llink-smoke-tiny.yaml", "xbridge-smoke-tiny.yaml"])
 def test_two_process_run_keeps_ranks_identical_and_matches_one_process(tmp_path, config):
     config = ROOT / "configs" / config
     # `accelerate launch --cpu` starts ONE process (its multi-CPU path is mpirun); torchrun-style

@@ -19,7 +19,7 @@ from fastapi.testclient import TestClient  # noqa: E402
 
 import babelbridge.bridges  # noqa: E402
 from babelbridge.backbones import load_decoder, load_encoder  # noqa: E402
-from babelbridge.bridges import build_bridge, save_bridge  # noqa: E402
+from babelbridge.bridges import build_bridge, load_backbones, save_bridge  # noqa: E402
 from babelbridge.cli import main as cli_main  # noqa: E402
 from babelbridge.cli import serve_cmd  # noqa: E402
 from babelbridge.errors import InputError  # noqa: E402
@@ -36,7 +36,8 @@ SENTENCES = [
     "Wo ist der Bahnhof?", "Danke!", "Das Buch liegt auf dem Tisch.", "Kannst du mir bitte helfen?",
     "Nein", "Wir fahren im Sommer ans Meer.", "Gute Nacht.", "Ich habe heute keine Zeit.",
 ]
-LIMITS = ServeLimits(max_texts=4, max_chars=60, max_new_tokens=16, default_max_new_tokens=MNT, max_beam=2)
+LIMITS = ServeLimits(max_texts=4, max_chars=60, max_new_tokens=16, default_max_new_tokens=MNT, max_beam=2,
+                     max_target_langs=3)
 
 
 @pytest.fixture(scope="module")
@@ -85,7 +86,7 @@ class FakeEngine:
     """Upper-cases texts, records each call, and can hold the worker inside a call."""
 
     def __init__(self, fail_lang=None, too_long="!"):
-        self.calls, self.fail_lang, self.too_long = [], fail_lang, too_long
+        self.calls, self.keys, self.fail_lang, self.too_long = [], [], fail_lang, too_long
         self.entered, self.release = threading.Event(), threading.Event()
         self.release.set()
 
@@ -96,10 +97,13 @@ class FakeEngine:
 
     def run(self, texts, key):
         self.calls.append((key.src_lang, list(texts)))
+        self.keys.append(key)
         self.entered.set()
         self.release.wait(5)
         if key.src_lang == self.fail_lang:
             raise RuntimeError("boom")
+        if len(key.tgt_langs) > 1:
+            return [{lang: f"{lang}:{t.upper()}" for lang in key.tgt_langs} for t in texts]
         return [f"{key.src_lang}:{t.upper()}" for t in texts]
 
 
@@ -207,6 +211,35 @@ def test_batcher_queue_limit_and_cancelled_requests():
     assert engine.calls == [("deu_Latn", ["first"]), ("deu_Latn", ["a"])]
 
 
+def test_group_key_holds_a_tuple_of_target_languages():
+    assert DE.tgt_langs == ("eng_Latn",) and DE.tgt_lang == "eng_Latn"
+    assert GroupKey("deu_Latn", ("eng_Latn",), 1, MNT) == DE  # one language, however given
+    multi = GroupKey("deu_Latn", ["fra_Latn", "spa_Latn"], 1, MNT)
+    assert multi.tgt_langs == ("fra_Latn", "spa_Latn")
+    assert hash(multi) == hash(GroupKey("deu_Latn", ("fra_Latn", "spa_Latn"), 1, MNT))
+    assert multi != GroupKey("deu_Latn", ("spa_Latn", "fra_Latn"), 1, MNT)
+    with pytest.raises(ValueError, match="2 target languages"):
+        multi.tgt_lang
+    with pytest.raises(ValueError, match="at least one target language"):
+        GroupKey("deu_Latn", (), 1, MNT)
+
+
+def test_batcher_batches_only_requests_with_the_same_target_languages():
+    engine = FakeEngine()
+    batcher, _ = held_batcher(engine)
+    fr_es, fr = GroupKey("deu_Latn", ("fra_Latn", "spa_Latn"), 1, MNT), GroupKey("deu_Latn", "fra_Latn", 1, MNT)
+    futures = [batcher.submit(texts, key) for texts, key in
+               [(["a"], fr_es), (["b"], fr), (["c", "d"], fr_es), (["e"], DE)]]
+    engine.release.set()
+    results = [f.result(5).translations for f in futures]
+    batcher.close()
+    assert engine.keys[1:] == [fr_es, fr, DE]
+    assert [texts for _, texts in engine.calls[1:]] == [["a", "c", "d"], ["b"], ["e"]]
+    assert results == [[{"fra_Latn": "fra_Latn:A", "spa_Latn": "spa_Latn:A"}], ["deu_Latn:B"],
+                       [{"fra_Latn": "fra_Latn:C", "spa_Latn": "spa_Latn:C"},
+                        {"fra_Latn": "fra_Latn:D", "spa_Latn": "spa_Latn:D"}], ["deu_Latn:E"]]
+
+
 def test_percentile_is_nearest_rank():
     values = [float(v) for v in range(1, 11)]
     assert [percentile(values, q) for q in (0.5, 0.9, 0.99, 0.01)] == [5.0, 9.0, 10.0, 1.0]
@@ -242,6 +275,74 @@ def test_translate_options_reach_generation(client, bridge):
     assert r.json()["options"] == {"max_new_tokens": 3, "beam": 2}
 
 
+def test_translate_into_several_languages(client, bridge):
+    texts = SENTENCES[:3]
+    r = post(client, {"texts": texts, "source_lang": "de", "target_langs": ["fra_Latn", "es", "fr", "German"]})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    langs = ["fra_Latn", "spa_Latn", "deu_Latn"]  # normalised, the duplicate dropped, order kept
+    assert body["target_langs"] == langs and "target_lang" not in body
+    assert [list(t) for t in body["translations"]] == [langs] * len(texts)  # one object per text, exactly these
+    assert body["translations"] == [{lang: alone(bridge, t, tgt=lang) for lang in langs} for t in texts]
+    assert (body["model"], body["source_lang"], body["options"]) == ("tiny-hca", "deu_Latn",
+                                                                     {"max_new_tokens": MNT, "beam": 1})
+    by_lang = {lang: sum(len(t[lang]) for t in body["translations"]) for lang in langs}
+    tokens = sum(len(bridge.encoder.token_ids(t, "deu_Latn")) for t in texts)
+    assert body["usage"] == {"texts": 3, "source_characters": sum(map(len, texts)), "source_tokens": tokens,
+                             "translation_characters": sum(by_lang.values()),
+                             "translation_characters_by_lang": by_lang}
+
+    r = post(client, {"text": SENTENCES[4], "source_lang": "de", "target_langs": ["fr", "en"],
+                      "options": {"max_new_tokens": 3, "beam": 2}})
+    assert r.status_code == 200, r.text
+    assert r.json()["translations"] == [{lang: alone(bridge, SENTENCES[4], tgt=lang, max_new_tokens=3, num_beams=2)
+                                         for lang in ("fra_Latn", "eng_Latn")}]
+
+
+def test_single_target_language_responses_keep_their_shape(client, bridge):
+    r = post(client, {"texts": SENTENCES[:2], "source_lang": "de", "target_lang": "fr"})
+    assert list(r.json()) == ["translations", "model", "source_lang", "target_lang", "options", "usage"]
+    assert r.json()["translations"] == [alone(bridge, t, tgt="fra_Latn") for t in SENTENCES[:2]]
+    assert list(r.json()["usage"]) == ["texts", "source_characters", "source_tokens", "translation_characters"]
+    # "target_langs" with one language (here a duplicate) answers with objects all the same
+    r = post(client, {"texts": SENTENCES[:2], "source_lang": "de", "target_langs": ["fr", "fra_Latn"]})
+    assert r.status_code == 200, r.text
+    assert r.json()["target_langs"] == ["fra_Latn"]
+    assert r.json()["translations"] == [{"fra_Latn": alone(bridge, t, tgt="fra_Latn")} for t in SENTENCES[:2]]
+
+
+def test_one_target_language_shares_a_batch_whichever_field_names_it(bridge):
+    engine = BridgeEngine(bridge)
+    original, keys = engine.run, []
+    engine.run = lambda texts, key: keys.append(key) or original(texts, key)
+    app = make_app(bridge, engine=engine, batch=BatchConfig(window_ms=300))
+    responses, metrics = asyncio.run(concurrently(app, [
+        {"text": "Hallo", "source_lang": "de", "target_lang": "fr"},
+        {"text": "Danke!", "source_lang": "de", "target_langs": ["fr"]}]))
+    assert [r.status_code for r in responses] == [200, 200]
+    assert responses[0].json()["translations"] == [alone(bridge, "Hallo", tgt="fra_Latn")]
+    assert responses[1].json()["translations"] == [{"fra_Latn": alone(bridge, "Danke!", tgt="fra_Latn")}]
+    assert keys == [GroupKey("deu_Latn", "fra_Latn", 1, MNT)]  # one call, through bridge.translate
+    assert metrics["batches"]["texts"] == 2
+
+
+def test_xbridge_serves_several_languages_from_one_llm_pass(monkeypatch):
+    encoder, llm = load_backbones("xbridge", {}, "tiny-random:m2m100", "tiny-random:qwen3")
+    torch.manual_seed(0)
+    xbridge = build_bridge("xbridge", encoder, llm, {}).eval()
+    langs, texts = ["fra_Latn", "spa_Latn", "eng_Latn"], SENTENCES[:3]
+    expected = [{lang: alone(xbridge, t, tgt=lang) for lang in langs} for t in texts]
+    multi, passes = [], []
+    translate_multi, generate = xbridge.translate_multi, xbridge.decoder.model.generate
+    monkeypatch.setattr(xbridge, "translate_multi", lambda *a, **kw: multi.append(a) or translate_multi(*a, **kw))
+    monkeypatch.setattr(xbridge.decoder.model, "generate", lambda **kw: passes.append(1) or generate(**kw))
+    with TestClient(make_app(xbridge)) as client:
+        r = post(client, {"texts": texts, "source_lang": "de", "target_langs": ["fr", "es", "en"]})
+    assert r.status_code == 200, r.text
+    assert r.json()["translations"] == expected
+    assert len(multi) == 1 and len(passes) == 1  # one call, one LLM generation for three languages
+
+
 BIG = "x" * (LIMITS.max_body_bytes + 1)
 
 ERROR_CASES = [
@@ -275,6 +376,18 @@ ERROR_CASES = [
     ({"json": {"text": "a", "source_lang": "Germn"}}, 422, "unknown_language", "closest valid codes: deu_Latn"),
     ({"json": {"text": "a", "source_lang": "de", "target_lang": "xx_Nope"}}, 422, "unknown_language",
      "target_lang: unknown language code 'xx_Nope'"),
+    ({"json": {"text": "a", "source_lang": "de", "target_lang": "fr", "target_langs": ["es"]}}, 422,
+     "invalid_request", 'give at most one of "target_lang" and "target_langs"; accepted: a JSON object'),
+    ({"json": {"text": "a", "source_lang": "de", "target_lang": "eng_Latn", "target_langs": ["es"]}}, 422,
+     "invalid_request", 'give at most one of "target_lang" and "target_langs"'),
+    ({"json": {"text": "a", "source_lang": "de", "target_langs": []}}, 422, "invalid_request",
+     '"target_langs" is an empty list; accepted: 1 to 3 language codes'),
+    ({"json": {"text": "a", "source_lang": "de", "target_langs": "fr"}}, 422, "invalid_request",
+     "target_langs: Input should be a valid list"),
+    ({"json": {"text": "a", "source_lang": "de", "target_langs": ["fr", "xx_Nope"]}}, 422, "unknown_language",
+     "target_langs[1]: unknown language code 'xx_Nope'"),
+    ({"json": {"text": "a", "source_lang": "de", "target_langs": ["fr", "es", "en", "de"]}}, 413,
+     "too_many_target_langs", "4 target languages in one request; accepted: at most 3"),
     ({"json": {"text": "a", "source_lang": "de", "options": {"beam": 3}}}, 422, "invalid_option",
      "options.beam is 3; accepted: 1 (greedy) to 2"),
     ({"json": {"text": "a", "source_lang": "de", "options": {"max_new_tokens": 0}}}, 422, "invalid_option",
@@ -308,6 +421,15 @@ def test_unknown_language_lists_suggestions(client):
     error = post(client, {"text": "a", "source_lang": "germna"}).json()["error"]
     assert error["field"] == "source_lang"
     assert "deu_Latn" in error["suggestions"]
+
+
+def test_unknown_target_language_names_its_index(client):
+    error = post(client, {"text": "a", "source_lang": "de", "target_langs": ["fr", "es", "frnch"]}).json()["error"]
+    assert (error["type"], error["field"]) == ("unknown_language", "target_langs[2]")
+    error = post(client, {"text": "a", "source_lang": "de", "target_langs": list("abcd")}).json()["error"]
+    assert error["field"] == "target_langs[0]"  # the codes are checked before they are counted
+    error = post(client, {"text": "a", "source_lang": "de", "target_langs": ["fr", "es", "it", "pt"]}).json()["error"]
+    assert (error["field"], error["limit"]) == ("target_langs", 3)
 
 
 def test_chunked_body_over_the_limit_is_refused(client):
@@ -413,6 +535,7 @@ def test_metrics_count_requests_latency_and_batches(bridge):
     assert 0 < body["latency_ms"]["p50"] <= body["latency_ms"]["p99"]
     assert (body["batches"]["calls"], body["batches"]["texts"]) == (4, 5)  # sequential: no batching
     assert body["limits"]["max_texts"] == 4 and body["batching"]["max_batch_size"] == 16
+    assert body["limits"]["max_target_langs"] == 3
     assert prometheus.headers["content-type"].startswith("text/plain")
     assert 'babelbridge_requests_total{path="/v1/translate",status="200"} 4' in prometheus.text
     assert "babelbridge_batch_texts_total 5" in prometheus.text
@@ -519,6 +642,7 @@ def no_loading(monkeypatch):
 @pytest.mark.parametrize("argv, message", [
     (["--max-texts", "0"], "--max-texts must be a positive integer, got 0"),
     (["--max-batch-size", "-1"], "--max-batch-size must be a positive integer"),
+    (["--max-target-langs", "0"], "--max-target-langs must be a positive integer, got 0"),
     (["--batch-window-ms", "-5"], "--batch-window-ms and --graceful-timeout must be >= 0"),
     (["--port", "70000"], "--port 70000: accepted: 0 (any free port) to 65535"),
     (["--max-new-tokens", "8", "--default-max-new-tokens", "9"], "--default-max-new-tokens 9 is over --max-new-tokens 8"),
@@ -545,7 +669,7 @@ def test_cli_resolves_bridge_like_translate(tmp_path, no_loading, capsys):
 def test_cli_builds_the_app_from_a_checkpoint(checkpoint, bridge, monkeypatch):
     monkeypatch.setenv(serve_cmd.API_KEY_ENV, "from-env")
     parser = cli_main.build_parser()
-    args = parser.parse_args(["serve", "--bridge", str(checkpoint), "--max-texts", "2",
+    args = parser.parse_args(["serve", "--bridge", str(checkpoint), "--max-texts", "2", "--max-target-langs", "2",
                               "--default-max-new-tokens", str(MNT), "--model-name", "my-bridge"])
     assert (args.host, args.port) == ("127.0.0.1", 8080)  # localhost by default
     with TestClient(serve_cmd.build_app(args)) as client:
@@ -556,6 +680,8 @@ def test_cli_builds_the_app_from_a_checkpoint(checkpoint, bridge, monkeypatch):
         assert r.json()["model"] == "my-bridge"
         assert r.json()["translations"] == [alone(bridge, "Hallo"), alone(bridge, "Ja.")]
         assert post(client, {"texts": ["a", "b", "c"], "source_lang": "de"}, headers=headers).status_code == 413
+        r = post(client, {"text": "Ja.", "source_lang": "de", "target_langs": ["fr", "es", "it"]}, headers=headers)
+        assert (r.status_code, r.json()["error"]["limit"]) == (413, 2)
 
 
 def test_cli_run_hands_the_app_to_uvicorn(checkpoint, monkeypatch, capsys):

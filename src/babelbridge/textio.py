@@ -179,16 +179,20 @@ def read_records(path: str | os.PathLike, fmt: str) -> list[Record]:
     return parse(read_lines(path), fmt, where=str(path))
 
 
-def format_record(record: Record, translation: str | None, fmt: str) -> str:
-    """The output line (without its newline) for one record and its translation."""
+def format_record(record: Record, translation: str | dict[str, str] | None, fmt: str) -> str:
+    """The output line (without its newline) for one record and its translation, or its
+    translations into several languages ({language: text}, in the order asked): one column
+    each in plain (tab-separated) and tsv, a "translations" object in jsonl."""
     if record.src is None:  # blank plain line
         return ""
+    several = list(translation.values()) if isinstance(translation, dict) else None
     if fmt == "plain":
-        return one_line(translation)
+        return "\t".join(one_line(t, tsv=True) for t in several) if several is not None else one_line(translation)
     if fmt == "tsv":
-        return "\t".join([*record.data, one_line(translation, tsv=True)])
+        return "\t".join([*record.data, *(one_line(t, tsv=True) for t in (several or [translation]))])
     if fmt == "jsonl":
-        return json.dumps({**record.data, "translation": translation}, ensure_ascii=False)
+        key = "translations" if several is not None else "translation"
+        return json.dumps({**record.data, key: translation}, ensure_ascii=False)
     raise InputError(f"unknown format {fmt!r}; accepted: {', '.join(FORMATS)}")
 
 

@@ -3,9 +3,10 @@
 from .decoder import FrozenDecoder, load_decoder
 from .encoder import EncoderAnatomy, FrozenEncoder, load_encoder
 from .frozen import count_parameters, fingerprint, freeze
+from .nmt import FrozenNMT, load_nmt
 from .spec import BackboneSpec
 
 __all__ = [
-    "BackboneSpec", "EncoderAnatomy", "FrozenDecoder", "FrozenEncoder",
-    "count_parameters", "fingerprint", "freeze", "load_decoder", "load_encoder",
+    "BackboneSpec", "EncoderAnatomy", "FrozenDecoder", "FrozenEncoder", "FrozenNMT",
+    "count_parameters", "fingerprint", "freeze", "load_decoder", "load_encoder", "load_nmt",
 ]

@@ -91,6 +91,17 @@ class FrozenDecoder(nn.Module):
         return self.model.get_decoder()(**inputs, attention_mask=attention_mask.to(device),
                                         use_cache=False).last_hidden_state
 
+    def hidden_states_at(self, layer: int, attention_mask: torch.Tensor, *, input_ids: torch.Tensor | None = None,
+                         inputs_embeds: torch.Tensor | None = None) -> torch.Tensor:
+        """Every position's hidden state at `layer` of transformers' hidden_states (-1: after the
+        final norm, -2: the penultimate layer's output), without the LM head."""
+        device = self.model.device
+        inputs = {"inputs_embeds": inputs_embeds.to(device)} if inputs_embeds is not None else \
+            {"input_ids": input_ids.to(device)}
+        out = self.model.get_decoder()(**inputs, attention_mask=attention_mask.to(device), use_cache=False,
+                                       output_hidden_states=True)
+        return out.hidden_states[layer]
+
     def target_ids(self, text: str) -> list[int]:
         """The answer's tokens followed by the end-of-turn token the model must learn to emit."""
         return self.tokenizer(text, add_special_tokens=False)["input_ids"] + [self.eos_token_id]
@@ -144,18 +155,31 @@ class FrozenDecoder(nn.Module):
         (152k). On SmolLM2 (49k) a CPU step was 3-8% faster in one run (benchmarks/loss_head.py).
 
         inputs_embeds: the input as vectors (a bridge that writes into the LLM's input, e.g.
-        LLINK's soft slots); input_ids then only give the length."""
+        LLINK's soft slots); input_ids are then not read (None will do)."""
+        return self._answer_forward(input_ids, attention_mask, labels, inputs_embeds)[0]
+
+    def answer_loss_and_states(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, labels: torch.Tensor,
+                               inputs_embeds: torch.Tensor | None = None,
+                               layer: int = -2) -> tuple[torch.Tensor, torch.Tensor]:
+        """answer_loss and, from the same forward pass, the hidden states of every position at
+        `layer` of transformers' hidden_states (-1: after the final norm, -2: the penultimate
+        layer's output): what XBridge's decoder side reads."""
+        return self._answer_forward(input_ids, attention_mask, labels, inputs_embeds, layer)
+
+    def _answer_forward(self, input_ids, attention_mask, labels, inputs_embeds=None, layer: int | None = None):
         device = self.model.device
-        input_ids, attention_mask, labels = (t.to(device) for t in (input_ids, attention_mask, labels))
+        attention_mask, labels = attention_mask.to(device), labels.to(device)
         scored = (labels != -100).any(dim=0).nonzero()
         first = max(int(scored[0]) if len(scored) else 1, 1)  # position 0 is never predicted
-        inputs = {"inputs_embeds": inputs_embeds.to(device)} if inputs_embeds is not None else {"input_ids": input_ids}
+        inputs = {"inputs_embeds": inputs_embeds.to(device)} if inputs_embeds is not None else \
+            {"input_ids": input_ids.to(device)}
         # logits at positions first-1 .. L-1; the last one predicts past the end: dropped
         out = self.model(**inputs, attention_mask=attention_mask, use_cache=False,
-                         logits_to_keep=input_ids.shape[1] - first + 1)
+                         logits_to_keep=attention_mask.shape[1] - first + 1, output_hidden_states=layer is not None)
         logits = out.logits[:, :-1].float()
-        return nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]), labels[:, first:].reshape(-1),
+        loss = nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]), labels[:, first:].reshape(-1),
                                            ignore_index=-100)
+        return loss, (out.hidden_states[layer] if layer is not None else None)
 
     def identity(self) -> dict:
         return {

@@ -28,6 +28,17 @@ KNOWN_SHAPES: dict[str, dict] = {
                           num_attention_heads=32, tie_word_embeddings=True),
     "Qwen/Qwen3-8B": dict(_QWEN3, hidden_size=4096, intermediate_size=12288, num_hidden_layers=36,
                           num_attention_heads=32, tie_word_embeddings=False),
+    # XBridge's LLMs (its paper: Qwen2.5-7B-Instruct, LLaMA3-8B, with NLLB-200-1.3B).
+    "Qwen/Qwen2.5-7B-Instruct": dict(
+        model_type="qwen2", vocab_size=152064, hidden_size=3584, intermediate_size=18944, num_hidden_layers=28,
+        num_attention_heads=28, num_key_value_heads=4, max_position_embeddings=32768, rope_theta=1_000_000,
+        rms_norm_eps=1e-6, tie_word_embeddings=False, hidden_act="silu", bos_token_id=151643, eos_token_id=151645,
+    ),
+    "meta-llama/Meta-Llama-3-8B": dict(
+        model_type="llama", vocab_size=128256, hidden_size=4096, intermediate_size=14336, num_hidden_layers=32,
+        num_attention_heads=32, num_key_value_heads=8, max_position_embeddings=8192, rope_theta=500000.0,
+        rms_norm_eps=1e-5, tie_word_embeddings=False, hidden_act="silu", bos_token_id=128000, eos_token_id=128001,
+    ),
     "HuggingFaceTB/SmolLM2-135M-Instruct": dict(
         model_type="llama", vocab_size=49152, hidden_size=576, intermediate_size=1536,
         num_hidden_layers=30, num_attention_heads=9, num_key_value_heads=3,

@@ -19,6 +19,7 @@ from transformers import (
     BertModel,
     LlamaConfig,
     M2M100Config,
+    M2M100ForConditionalGeneration,
     M2M100Model,
     PreTrainedTokenizerFast,
     Qwen2Config,
@@ -150,3 +151,23 @@ def tiny_encoder(arch: str):
         model = build()
     model.config.name_or_path = f"tiny-random:{arch}"
     return model, tokenizer
+
+
+TINY_NMT = ("m2m100",)
+
+
+def tiny_nmt(arch: str):
+    """tiny-random:m2m100 with both halves (an NLLB-style translation model): its encoder is
+    exactly tiny_encoder("m2m100")'s, so the same spec reads sources alike in every bridge."""
+    if arch not in TINY_NMT:
+        raise ValueError(f"unknown tiny-random NMT model {arch!r}; accepted: {', '.join(TINY_NMT)}")
+    encoder, tokenizer = tiny_encoder(arch)
+    config = encoder.config
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(SEED)
+        halves = M2M100Model(config)  # the very draws tiny_encoder made, decoder included
+        model = M2M100ForConditionalGeneration(config)
+    model.model.load_state_dict(halves.state_dict())
+    model.tie_weights()  # NLLB's LM head is its shared embedding matrix
+    model.config.name_or_path = f"tiny-random:{arch}"
+    return model.eval(), tokenizer

@@ -25,9 +25,10 @@ class Bridge(nn.Module):
     method: ClassVar[str]
     config_class: ClassVar[type]
     uses_encoder: ClassVar[bool] = True  # False: encoder is None (the LLM reads the source itself)
+    uses_decoder: ClassVar[bool] = True  # False: no LLM at all (the NMT-alone baseline)
     trains: ClassVar[bool] = True  # False: nothing to train (a prompted baseline)
 
-    def __init__(self, encoder: FrozenEncoder | None, decoder: FrozenDecoder, config):
+    def __init__(self, encoder: FrozenEncoder | None, decoder: FrozenDecoder | None, config):
         super().__init__()
         self.encoder = encoder
         self.decoder = decoder
@@ -111,6 +112,12 @@ class Bridge(nn.Module):
         return [n for n, _ in self.trainable_named_parameters()]
 
     @classmethod
+    def needs_nmt_decoder(cls, config: dict) -> bool:
+        """Whether a bridge of this config needs its encoder's NMT decoder too (XBridge's decoder
+        side): the encoder spec is then loaded with both halves (backbones.load_nmt)."""
+        return False
+
+    @classmethod
     def translates(cls, config: dict) -> bool:
         """Whether a bridge of this config translates (LLINK's stage A only aligns vectors)."""
         return True
@@ -138,21 +145,37 @@ class Bridge(nn.Module):
         Every line is checked before anything runs, so one bad line fails the call up front
         instead of after minutes of work.
         """
+        src_lang, tgt_lang = normalize_language(src_lang), normalize_language(tgt_lang)
+        return self.in_sorted_batches(texts, batch_size,
+                                      lambda batch: self.generate_batch(batch, src_lang, tgt_lang, **generation))
+
+    def translate_multi(self, texts: Sequence[str], src_lang: str, tgt_langs: Sequence[str], *,
+                        batch_size: int = 16, **generation) -> dict[str, list[str]]:
+        """translate() into each of tgt_langs: {language: outputs in input order}. A bridge that
+        can serve several languages from one pass (XBridge: one LLM pass, one NMT decoding per
+        language) overrides this; here it is one translate() per language."""
+        langs = list(dict.fromkeys(normalize_language(lang) for lang in tgt_langs))
+        if not langs:
+            raise InputError("tgt_langs is empty: give at least one target language")
+        return {lang: self.translate(texts, src_lang, lang, batch_size=batch_size, **generation) for lang in langs}
+
+    def in_sorted_batches(self, texts: Sequence[str], batch_size: int, run) -> list:
+        """run(batch of texts) -> one result per text, over length-sorted batches (less padding),
+        in eval mode; the results in input order. Empty or non-text inputs fail before any run."""
         if isinstance(texts, str):
             raise InputError("translate() takes a list of texts, not a single string")
-        src_lang, tgt_lang = normalize_language(src_lang), normalize_language(tgt_lang)
         bad = [i for i, t in enumerate(texts) if not isinstance(t, str) or not t.strip()]
         if bad:
             shown = ", ".join(map(str, bad[:10])) + (" ..." if len(bad) > 10 else "")
             raise InputError(f"{len(bad)} empty or non-text input(s) at index {shown}; every input must be non-empty text")
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]), reverse=True)
-        results: list[str | None] = [None] * len(texts)
+        results: list = [None] * len(texts)
         was_training = self.training
         self.eval()
         try:
             for start in range(0, len(order), batch_size):
                 idx = order[start : start + batch_size]
-                outputs = self.generate_batch([texts[i] for i in idx], src_lang, tgt_lang, **generation)
+                outputs = run([texts[i] for i in idx])
                 for i, out in zip(idx, outputs, strict=True):
                     results[i] = out
         finally:

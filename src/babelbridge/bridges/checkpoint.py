@@ -20,10 +20,10 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from .. import __version__
-from ..backbones import load_decoder, load_encoder
+from ..backbones import load_decoder, load_encoder, load_nmt
 from ..errors import BackboneMismatchError, CheckpointError
 from .base import Bridge
-from .registry import build_bridge
+from .registry import bridge_class, build_bridge
 
 WEIGHTS, META = "bridge.safetensors", "bridge.json"
 FORMAT_VERSION = 1
@@ -102,10 +102,14 @@ def load_bridge(path: str | os.PathLike, *, encoder=None, decoder=None, dtype: s
         if encoder is not None:
             raise CheckpointError(f"checkpoint {path} ({meta['method']}) uses no encoder; do not pass one")
     elif encoder is None or isinstance(encoder, str):
-        encoder = load_encoder(encoder or recorded["encoder"]["spec"], dtype=dtype, device=device,
-                               text_prefix=recorded["encoder"].get("text_prefix"))
-    decoder = decoder if decoder is not None and not isinstance(decoder, str) else load_decoder(
-        decoder or recorded["decoder"]["spec"], dtype=dtype, device=device)
+        load = load_nmt if bridge_class(meta["method"]).needs_nmt_decoder(meta["config"]) else load_encoder
+        encoder = load(encoder or recorded["encoder"]["spec"], dtype=dtype, device=device,
+                       text_prefix=recorded["encoder"].get("text_prefix"))
+    if "decoder" not in recorded:  # no LLM: the NMT model alone
+        if decoder is not None:
+            raise CheckpointError(f"checkpoint {path} ({meta['method']}) uses no LLM; do not pass a decoder")
+    elif decoder is None or isinstance(decoder, str):
+        decoder = load_decoder(decoder or recorded["decoder"]["spec"], dtype=dtype, device=device)
     bridge = build_bridge(meta["method"], encoder, decoder, meta["config"])
     check_backbones(recorded, bridge, path)
     load_trainable_into(bridge, path)

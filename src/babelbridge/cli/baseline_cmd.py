@@ -1,7 +1,7 @@
-"""`babelbridge baseline zero-shot --decoder SPEC --out DIR`: a baseline as a checkpoint.
+"""`babelbridge baseline zero-shot|nmt ... --out DIR`: a baseline as a checkpoint.
 
-The prompted LLM has nothing to train, but translate, eval and serve all take `--bridge DIR`:
-this writes that directory (bridge.json + an empty bridge.safetensors) for a prompted bridge.
+The prompted LLM and the NMT model alone have nothing to train, but translate, eval and serve
+all take `--bridge DIR`: this writes that directory (bridge.json + an empty bridge.safetensors).
 """
 
 from __future__ import annotations
@@ -40,12 +40,28 @@ def add_parser(sub) -> None:
     z.add_argument("--postprocess", choices=("first_line", "strip"),
                    help="first_line (default): the answer's first non-empty line; strip: the whole answer")
     z.set_defaults(func=run)
+    n = kinds.add_parser("nmt", help="the NMT model alone (NLLB-200, M2M100): XBridge's baseline row",
+                         description="Write a checkpoint for an encoder-decoder translation model used alone "
+                                     "(method nmt), to evaluate beside XBridge on the same test set.",
+                         epilog="example:\n  babelbridge baseline nmt --encoder facebook/nllb-200-1.3B --out "
+                                "baselines/nllb-1.3b",
+                         formatter_class=argparse.RawDescriptionHelpFormatter)
+    n.add_argument("--encoder", required=True, metavar="SPEC",
+                   help="the NMT model: hub id or local directory of NLLB-200 / M2M100, tiny-random:m2m100")
+    n.add_argument("--out", required=True, metavar="DIR", help="the checkpoint directory to create (must not exist "
+                                                              "or be empty)")
+    n.set_defaults(func=run_nmt)
+
+
+def check_out(path: str) -> Path:
+    out = Path(path)
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise InputError(f"--out {out} already exists and is not an empty directory; give a new directory")
+    return out
 
 
 def run(args) -> None:
-    out = Path(args.out)
-    if out.exists() and (not out.is_dir() or any(out.iterdir())):
-        raise InputError(f"--out {out} already exists and is not an empty directory; give a new directory")
+    out = check_out(args.out)
     options = {k: v for k, v in (("template", args.template), ("postprocess", args.postprocess)) if v is not None}
     from ..bridges import PromptedConfig, save_prompted_baseline
 
@@ -53,3 +69,11 @@ def run(args) -> None:
     path = save_prompted_baseline(args.decoder, out, gguf_file=args.gguf_file, **options)
     print(f"wrote a zero-shot baseline (method prompted, decoder {args.decoder}) to {path}; "
           f"use it with --bridge {path}")
+
+
+def run_nmt(args) -> None:
+    out = check_out(args.out)
+    from ..bridges import save_nmt_baseline
+
+    path = save_nmt_baseline(args.encoder, out)
+    print(f"wrote the NMT-alone baseline (method nmt, model {args.encoder}) to {path}; use it with --bridge {path}")

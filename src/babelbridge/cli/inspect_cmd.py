@@ -53,13 +53,12 @@ def inspect_config(path: Path) -> str:
     """Build the bridge on the meta device: exact counts at any size, no weights, no memory."""
     import torch
 
-    from ..backbones import load_decoder, load_encoder
-    from ..bridges import build_bridge
+    from ..bridges import build_bridge, load_backbones
     from ..runconfig import load_run_config
 
     run = load_run_config(path)
-    encoder = load_encoder(run.encoder, device="meta", **run.encoder_options) if run.encoder else None
-    decoder = load_decoder(run.decoder, device="meta", **run.decoder_options)
+    encoder, decoder = load_backbones(run.method, run.bridge, run.encoder, run.decoder, device="meta",
+                                      encoder_options=run.encoder_options, decoder_options=run.decoder_options)
     backbones = {
         "decoder": {"spec": run.decoder, "model_type": decoder.model.config.model_type,
                     "hidden_size": decoder.hidden_size, "num_layers": decoder.num_layers},

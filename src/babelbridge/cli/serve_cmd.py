@@ -68,6 +68,8 @@ def add_parser(sub) -> None:
                    help="options.max_new_tokens when a request gives none (default: %(default)s)")
     g.add_argument("--max-beam", type=int, default=ServeLimits.max_beam, metavar="N",
                    help="the highest options.beam (default: %(default)s)")
+    g.add_argument("--max-target-langs", type=int, default=ServeLimits.max_target_langs, metavar="N",
+                   help="languages in one \"target_langs\" request (default: %(default)s)")
     g.add_argument("--max-queue", type=int, default=ServeLimits.max_queue, metavar="N",
                    help="requests waiting for the model before new ones get 503 (default: %(default)s)")
     g.add_argument("--graceful-timeout", type=float, default=30.0, metavar="S",
@@ -79,7 +81,8 @@ def add_parser(sub) -> None:
 def settings(args) -> tuple[ServeLimits, BatchConfig, str | None]:
     """Checked limits, batching and API key; raises InputError naming the option."""
     check_positive(args, "--max-batch-size", "--max-batch-tokens", "--max-texts", "--max-chars",
-                   "--max-new-tokens", "--default-max-new-tokens", "--max-beam", "--max-queue")
+                   "--max-new-tokens", "--default-max-new-tokens", "--max-beam", "--max-target-langs",
+                   "--max-queue")
     if args.batch_window_ms < 0 or args.graceful_timeout < 0:
         raise InputError("--batch-window-ms and --graceful-timeout must be >= 0")
     if args.default_max_new_tokens > args.max_new_tokens:
@@ -96,7 +99,7 @@ def settings(args) -> tuple[ServeLimits, BatchConfig, str | None]:
                          "give a non-empty key or none")
     limits = ServeLimits(max_texts=args.max_texts, max_chars=args.max_chars, max_new_tokens=args.max_new_tokens,
                          default_max_new_tokens=args.default_max_new_tokens, max_beam=args.max_beam,
-                         max_queue=args.max_queue)
+                         max_target_langs=args.max_target_langs, max_queue=args.max_queue)
     batch = BatchConfig(max_batch_size=args.max_batch_size, max_batch_tokens=args.max_batch_tokens,
                         window_ms=args.batch_window_ms)
     return limits, batch, api_key

@@ -67,7 +67,11 @@ def add_parser(sub) -> None:
     p.add_argument("--src-lang", metavar="CODE",
                    help="source language, e.g. deu_Latn, de or German (required, except for jsonl "
                         "input whose every line has \"src_lang\")")
-    p.add_argument("--tgt-lang", default="eng_Latn", metavar="CODE", help="target language (default: %(default)s)")
+    p.add_argument("--tgt-lang", default="eng_Latn", metavar="CODE[,CODE...]",
+                   help="target language, or several separated by commas: each source is translated into "
+                        "each (an XBridge bridge decodes one LLM pass into all of them); plain output then has "
+                        "one tab-separated column per language, tsv one appended column each, jsonl a "
+                        "\"translations\" object (default: %(default)s)")
     p.add_argument("--input", metavar="FILE", help="translate this file instead of TEXT/stdin (needs --output)")
     p.add_argument("--output", metavar="FILE",
                    help="where to write the translated --input (written completely or not at all)")
@@ -98,7 +102,7 @@ class Job:
 
     bridge: Path
     src_lang: str | None
-    tgt_lang: str
+    tgt_lang: str | list[str]  # a list: several target languages
     records: list[Record]
     where: str  # how to name a record's position in messages, e.g. "line" or "TEXT"
     output: Path | None = None  # None: stdout
@@ -110,7 +114,8 @@ def validate(args) -> Job:
     """Check every argument and read the input; raises before anything heavy happens."""
     # Language codes first: a typo fails the same way whatever else is wrong.
     src_lang = check_language("--src-lang", args.src_lang) if args.src_lang is not None else None
-    tgt_lang = check_language("--tgt-lang", args.tgt_lang)
+    tgt_langs = list(dict.fromkeys(check_language("--tgt-lang", code.strip()) for code in args.tgt_lang.split(",")))
+    tgt_lang = tgt_langs[0] if len(tgt_langs) == 1 else tgt_langs
 
     check_positive(args, "--batch-size", "--beam", "--max-new-tokens")
     check_device_name(args.device)
@@ -196,9 +201,11 @@ def check_source_lengths(bridge, job: Job) -> None:
                          f"shorten them or pass --truncate")
 
 
-def translate_records(bridge, records: list[Record], src_lang: str | None, tgt_lang: str, *,
-                      batch_size: int, generation: dict, emit, progress=None) -> list[str | None]:
+def translate_records(bridge, records: list[Record], src_lang: str | None, tgt_lang: str | list[str], *,
+                      batch_size: int, generation: dict, emit, progress=None) -> list:
     """Translate every record with a source and call emit(record, translation) in input order.
+    With several target languages (a list) a translation is {language: text}, from
+    Bridge.translate_multi.
 
     Records are grouped by source language, then sent CHUNK_BATCHES * batch_size at a time to
     Bridge.translate (which sorts each chunk by length into batches and restores the order).
@@ -223,8 +230,12 @@ def translate_records(bridge, records: list[Record], src_lang: str | None, tgt_l
     for lang, indices in groups.items():
         for start in range(0, len(indices), chunk):
             part = indices[start : start + chunk]
-            outputs = bridge.translate([records[i].src for i in part], lang, tgt_lang,
-                                       batch_size=batch_size, **generation)
+            texts = [records[i].src for i in part]
+            if isinstance(tgt_lang, list):
+                by_lang = bridge.translate_multi(texts, lang, tgt_lang, batch_size=batch_size, **generation)
+                outputs = [{t: by_lang[t][j] for t in tgt_lang} for j in range(len(part))]
+            else:
+                outputs = bridge.translate(texts, lang, tgt_lang, batch_size=batch_size, **generation)
             for i, out in zip(part, outputs, strict=True):
                 results[i], done[i] = out, True
             if progress is not None:

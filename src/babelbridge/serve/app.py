@@ -1,6 +1,7 @@
 """The FastAPI app: routes, API key, JSON errors, and the batcher's life.
 
-    POST /v1/translate   {"text"|"texts", "source_lang", "target_lang", "options"} -> translations
+    POST /v1/translate   {"text"|"texts", "source_lang", "target_lang"|"target_langs", "options"} -> translations
+                         (one string per text; with "target_langs", one {language: text} per text)
     GET  /v1/languages   the codes accepted as source and target
     GET  /health         liveness and the model's identity (no API key needed: load balancers)
     GET  /metrics        JSON (or ?format=prometheus): requests by status, latency, batch sizes
@@ -76,15 +77,29 @@ def create_app(engine: BridgeEngine, *, model: str, limits: ServeLimits | None =
         except Exception:  # the batcher has logged it; the client gets no internals
             raise ServeError(500, "generation_failed", "the model failed on the batch holding this "
                              "request; the server log has the details") from None
+        options = {"max_new_tokens": key.max_new_tokens, "beam": key.num_beams}
+        usage = {"texts": len(texts), "source_characters": sum(map(len, texts)), "source_tokens": done.source_tokens}
+        if body.target_langs is None:
+            return {
+                "translations": done.translations,
+                "model": model,
+                "source_lang": key.src_lang,
+                "target_lang": key.tgt_lang,
+                "options": options,
+                "usage": {**usage, "translation_characters": sum(map(len, done.translations))},
+            }
+        # Several languages: one {language: text} per input. A 1-language "target_langs" request
+        # shares its batch with "target_lang" ones, so its translations come back as strings.
+        translations = [t if isinstance(t, dict) else {key.tgt_langs[0]: t} for t in done.translations]
+        by_lang = {lang: sum(len(t[lang]) for t in translations) for lang in key.tgt_langs}
         return {
-            "translations": done.translations,
+            "translations": translations,
             "model": model,
             "source_lang": key.src_lang,
-            "target_lang": key.tgt_lang,
-            "options": {"max_new_tokens": key.max_new_tokens, "beam": key.num_beams},
-            "usage": {"texts": len(texts), "source_characters": sum(map(len, texts)),
-                      "source_tokens": done.source_tokens,
-                      "translation_characters": sum(map(len, done.translations))},
+            "target_langs": list(key.tgt_langs),
+            "options": options,
+            "usage": {**usage, "translation_characters": sum(by_lang.values()),
+                      "translation_characters_by_lang": by_lang},
         }
 
     @app.get("/v1/languages", dependencies=protected)

@@ -3,7 +3,7 @@
 torch's generate is not re-entrant, and one batched call is much cheaper than many single
 ones, so every request goes through one worker. The worker takes the oldest request, waits up
 to `window_ms` for more (stopping early at `max_batch_size` texts or `max_batch_tokens`
-source tokens), groups what it got by GroupKey (source language, target language, options)
+source tokens), groups what it got by GroupKey (source language, target languages, options)
 and makes one engine call per group. Each caller gets exactly its own texts back, in order.
 
 Isolation: each request is measured (tokenised, checked against the source limit) on its
@@ -12,6 +12,8 @@ fails only that group's requests.
 
 The engine is anything with `measure(texts, src_lang) -> source tokens` and
 `run(texts, key) -> translations` (engine.py wraps a Bridge), so this file knows no torch.
+A translation is a string when the key has one target language, a {language: text} dict when
+it has several.
 """
 
 from __future__ import annotations
@@ -34,24 +36,42 @@ log = logging.getLogger("babelbridge.serve")
 
 @dataclass(frozen=True)
 class GroupKey:
-    """Requests run in one call only when all of these agree."""
+    """Requests run in one call only when all of these agree.
+
+    tgt_langs is a tuple of target languages: a "target_lang" request has a 1-tuple (a plain
+    string given here becomes one), a "target_langs" request the tuple of its languages, and
+    only requests asking for the same tuple share a call.
+    """
 
     src_lang: str
-    tgt_lang: str
+    tgt_langs: tuple[str, ...]
     num_beams: int
     max_new_tokens: int
+
+    def __post_init__(self) -> None:
+        langs = (self.tgt_langs,) if isinstance(self.tgt_langs, str) else tuple(self.tgt_langs)
+        if not langs:
+            raise ValueError("a GroupKey needs at least one target language")
+        object.__setattr__(self, "tgt_langs", langs)
+
+    @property
+    def tgt_lang(self) -> str:
+        """The target language of a single-language key."""
+        if len(self.tgt_langs) != 1:
+            raise ValueError(f"this key has {len(self.tgt_langs)} target languages: read tgt_langs")
+        return self.tgt_langs[0]
 
 
 @dataclass(frozen=True)
 class Done:
-    translations: list[str]
+    translations: list  # per text: a string (one target language) or {language: text} (several)
     source_tokens: int
 
 
 class Engine(Protocol):
     def measure(self, texts: list[str], src_lang: str) -> int: ...
 
-    def run(self, texts: list[str], key: GroupKey) -> list[str]: ...
+    def run(self, texts: list[str], key: GroupKey) -> list: ...
 
 
 @dataclass

@@ -42,9 +42,19 @@ class BridgeEngine:
                                    limit_tokens=self.source_limit, indexes=[i for i, _ in over])
         return sum(counts)
 
-    def run(self, texts: list[str], key: GroupKey) -> list[str]:
-        return self.bridge.translate(texts, key.src_lang, key.tgt_lang, batch_size=self.batch_size,
-                                     num_beams=key.num_beams, max_new_tokens=key.max_new_tokens)
+    def run(self, texts: list[str], key: GroupKey) -> list:
+        """One translation per text: a string for one target language, {language: text} (in the
+        key's order) for several, which Bridge.translate_multi serves in one call (XBridge: one
+        LLM pass decoded into every language)."""
+        generation = {"batch_size": self.batch_size, "num_beams": key.num_beams,
+                      "max_new_tokens": key.max_new_tokens}
+        if len(key.tgt_langs) == 1:
+            return self.bridge.translate(texts, key.src_lang, key.tgt_langs[0], **generation)
+        by_lang = self.bridge.translate_multi(texts, key.src_lang, list(key.tgt_langs), **generation)
+        missing = [lang for lang in key.tgt_langs if len(by_lang.get(lang, ())) != len(texts)]
+        if missing:
+            raise RuntimeError(f"translate_multi returned no full set of translations into {', '.join(missing)}")
+        return [{lang: by_lang[lang][i] for lang in key.tgt_langs} for i in range(len(texts))]
 
     def source_languages(self) -> list[str]:
         """Codes the encoder can read: all of them, except where it needs a language token it lacks."""

@@ -30,6 +30,7 @@ class ServeLimits:
     max_new_tokens: int = 512       # the highest options.max_new_tokens a client may ask for
     default_max_new_tokens: int = 256
     max_beam: int = 4               # the highest options.beam
+    max_target_langs: int = 8       # languages in one "target_langs" request
     max_queue: int = 1024           # requests waiting for the model; beyond it: 503 + Retry-After
 
     def __post_init__(self) -> None:

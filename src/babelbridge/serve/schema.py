@@ -14,7 +14,8 @@ from .errors import RequestError
 from .limits import ServeLimits
 
 ACCEPTED = ('a JSON object {"text": "..."} or {"texts": ["...", ...]}, "source_lang": CODE, '
-            '"target_lang": CODE (default eng_Latn), "options": {"max_new_tokens": INT, "beam": INT} (optional)')
+            '"target_lang": CODE (default eng_Latn) or "target_langs": [CODE, ...] (several at once, not both), '
+            '"options": {"max_new_tokens": INT, "beam": INT} (optional)')
 
 
 class Options(BaseModel):
@@ -30,6 +31,7 @@ class TranslateRequest(BaseModel):
     texts: list[StrictStr] | None = None
     source_lang: StrictStr
     target_lang: StrictStr = "eng_Latn"
+    target_langs: list[StrictStr] | None = None
     options: Options | None = None
 
 
@@ -77,7 +79,7 @@ def check_request(req: TranslateRequest, limits: ServeLimits,
         raise RequestError(422, "invalid_text", f"{_where(field, not_unicode)}: not valid Unicode "
                            "(unpaired surrogate); accepted: UTF-8 text", field=field, indexes=not_unicode)
 
-    src, tgt = _language("source_lang", req.source_lang), _language("target_lang", req.target_lang)
+    src, targets = _language("source_lang", req.source_lang), _targets(req, limits)
     if source_languages is not None and src not in source_languages:
         raise RequestError(422, "unsupported_language", f"source_lang: this bridge's encoder cannot read {src} "
                            "(it has no language token for it); GET /v1/languages lists the source languages",
@@ -92,7 +94,26 @@ def check_request(req: TranslateRequest, limits: ServeLimits,
     if not 1 <= max_new <= limits.max_new_tokens:
         raise RequestError(422, "invalid_option", f"options.max_new_tokens is {max_new}; accepted: 1 to "
                            f"{limits.max_new_tokens}", field="options.max_new_tokens")
-    return list(texts), GroupKey(src, tgt, beam, max_new)
+    return list(texts), GroupKey(src, targets, beam, max_new)
+
+
+def _targets(req: TranslateRequest, limits: ServeLimits) -> tuple[str, ...]:
+    """The target languages, normalised: a 1-tuple for "target_lang", the deduplicated
+    "target_langs" (first occurrence kept) otherwise."""
+    if req.target_langs is None:
+        return (_language("target_lang", req.target_lang),)
+    if "target_lang" in req.model_fields_set:  # given, even as its default
+        raise RequestError(422, "invalid_request", 'give at most one of "target_lang" and "target_langs"; '
+                           f"accepted: {ACCEPTED}", field="target_langs")
+    if not req.target_langs:
+        raise RequestError(422, "invalid_request", '"target_langs" is an empty list; accepted: 1 to '
+                           f"{limits.max_target_langs} language codes", field="target_langs")
+    langs = tuple(dict.fromkeys(_language(f"target_langs[{i}]", code) for i, code in enumerate(req.target_langs)))
+    if len(langs) > limits.max_target_langs:
+        raise RequestError(413, "too_many_target_langs", f"{len(langs)} target languages in one request; accepted: "
+                           f"at most {limits.max_target_langs} (ask for the rest in further requests)",
+                           field="target_langs", limit=limits.max_target_langs)
+    return langs
 
 
 def _encodable(text: str) -> bool:

@@ -87,11 +87,11 @@ def load_pairs(plan: TrainingPlan, bridge: Bridge):
 
 
 def build_for_training(plan: TrainingPlan) -> Bridge:
-    from ..backbones import load_decoder, load_encoder
+    from ..bridges import load_backbones
 
-    run, dtype = plan.run, plan.train.backbone_dtype
-    encoder = load_encoder(run.encoder, dtype=dtype, **run.encoder_options) if run.encoder else None
-    decoder = load_decoder(run.decoder, dtype=dtype, **run.decoder_options)
+    run = plan.run
+    encoder, decoder = load_backbones(run.method, run.bridge, run.encoder, run.decoder, dtype=plan.train.backbone_dtype,
+                                      encoder_options=run.encoder_options, decoder_options=run.decoder_options)
     # The bridge's initial weights come from the run's seed, not from whatever the RNG holds
     # after loading: the same config gives the same run in one process or under a launcher.
     torch.manual_seed(plan.train.seed)
