@@ -50,11 +50,11 @@ def test_spec_from_dict_names_unknown_and_accepted_keys():
     with pytest.raises(DataError) as e:
         CorpusSpec.from_dict({"format": "tsv", "path": "a", "src_lang": "de", "lang": "x", "wieght": 2})
     assert error(e) == ("unknown corpus key(s): lang, wieght; accepted keys: format, path, tgt_path, "
-                        "src_lang, tgt_lang, split, weight, limit")
+                        "src_lang, tgt_lang, split, weight, limit, pivot_lang")
     with pytest.raises(DataError) as e:
         CorpusSpec.from_dict({"format": "tsv"})
     assert error(e) == ("corpus entry is missing required key(s): path; accepted keys: format, path, "
-                        "tgt_path, src_lang, tgt_lang, split, weight, limit")
+                        "tgt_path, src_lang, tgt_lang, split, weight, limit, pivot_lang")
 
 
 @pytest.mark.parametrize("kwargs, message", [

@@ -174,6 +174,8 @@ def test_pair_sides_pivot_into_english_out_of_english():
     assert bridge.sides(PAIRS[0]) == ("Good morning.", ("Guten Morgen.", "deu_Latn"))  # x -> en -> x
     assert bridge.sides(PAIRS[2]) == ("Hello everyone.", ("Hola a todos.", "spa_Latn"))
     assert bridge.sides(TranslationPair("Hi", "Hallo", "eng_Latn", "deu_Latn")) == ("Hi", ("Hallo", "deu_Latn"))
+    with pytest.raises(InputError, match="pivot is the LLM's English; this triple's pivot is deu_Latn"):
+        bridge.sides(TranslationPair("Hola", "Salut", "spa_Latn", "fra_Latn", pivot="Hallo", pivot_lang="deu_Latn"))
     with pytest.raises(InputError, match="deu_Latn -> fra_Latn pair without its English"):
         bridge.sides(TranslationPair("Hallo", "Salut", "deu_Latn", "fra_Latn"))
 
@@ -358,3 +360,28 @@ def test_inspect_counts_xbridge_at_the_papers_sizes(tmp_path, capsys):
     # mappings 3.6M + 12.8M (+ boundary) and 25.7M + 16.5M; cross-attention 24 layers x 4 x (1024^2 + 1024)
     assert "trainable  159,512,576" in out and "1,269,876,736 frozen" in out
     assert "encoder.seq2seq.model.decoder.layers.*.encoder_attn.q_proj        25,190,400" in out
+
+
+def test_bf16_backbones_translate_with_fp32_mappings():
+    encoder, llm = load_backbones("xbridge", {}, "tiny-random:m2m100", "tiny-random:qwen3", dtype="bfloat16")
+    bridge = build_bridge("xbridge", encoder, llm, {})
+    assert bridge.encoder_mapping.end_boundary.dtype == torch.float32
+    out = bridge.translate_multi(SOURCES, "deu_Latn", ["eng_Latn", "fra_Latn"], max_new_tokens=4)
+    assert [len(v) for v in out.values()] == [3, 3]
+    assert bridge.loss(bridge.collate(PAIRS)).dtype == torch.float32
+
+
+def test_paper_configs_chain_the_three_stages():
+    from pathlib import Path
+
+    from babelbridge.runconfig import load_run_config
+    from babelbridge.train.pipeline import plan_training
+
+    root = Path(__file__).resolve().parents[1] / "configs"
+    plans = [plan_training(load_run_config(root / f"xbridge-paper-stage{i}.yaml")) for i in (1, 2, 3)]
+    assert [p.run.bridge["stage"] for p in plans] == [1, 2, 3]
+    assert [p.train.init_from for p in plans] == [None, "runs/xbridge-paper-stage1/bridge",
+                                                  "runs/xbridge-paper-stage2/bridge"]
+    assert plans[0].train_specs[0].pivot_lang == "eng_Latn"  # stage 1 reads x-en-y triples
+    assert {(p.run.encoder, p.run.decoder, p.train.global_batch_size) for p in plans} == {
+        ("facebook/nllb-200-1.3B", "Qwen/Qwen2.5-7B-Instruct", 128)}

@@ -15,6 +15,7 @@ class TranslationPair:
     tgt: str
     src_lang: str
     tgt_lang: str = "eng_Latn"
-    # The pair's English, where the corpus is multi-way and neither side is English: an x-en-y
-    # triple (XBridge trains its LLM on x -> en and its NMT decoder on en -> y). None otherwise.
+    # A third sentence, where the corpus is multi-way: the pair's English in an x-en-y triple
+    # (XBridge trains its LLM on x -> en and its NMT decoder on en -> y). None otherwise.
     pivot: str | None = None
+    pivot_lang: str | None = None

@@ -56,12 +56,12 @@ class FrozenNMT(FrozenEncoder):
     # ---- the decoder over any memory -------------------------------------------------------------
     def decode_loss(self, memory: torch.Tensor, memory_mask: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         """Mean cross-entropy of the labelled target tokens, the decoder attending to `memory`
-        (B, M, d_model) where memory_mask is 1. The decoder's input is the labels shifted right
+        (B, M, d_model; cast to the model's dtype) where memory_mask is 1. The decoder's input is the labels shifted right
         behind the decoder-start token (transformers' shift_tokens_right), as in NMT training."""
         from transformers.modeling_outputs import BaseModelOutput
 
         device = self.seq2seq.device
-        out = self.seq2seq(encoder_outputs=BaseModelOutput(last_hidden_state=memory.to(device)),
+        out = self.seq2seq(encoder_outputs=BaseModelOutput(last_hidden_state=memory.to(device, self.seq2seq.dtype)),
                            attention_mask=memory_mask.to(device), labels=labels.to(device), use_cache=False)
         return out.loss
 
@@ -86,8 +86,9 @@ class FrozenNMT(FrozenEncoder):
             max_new_tokens=max_new_tokens + 1,  # the forced language token is not part of the text
             min_new_tokens=min_new_tokens + 1 if min_new_tokens else None,
         )
-        out = self.seq2seq.generate(encoder_outputs=BaseModelOutput(last_hidden_state=memory.to(device)),
-                                    attention_mask=memory_mask.to(device), generation_config=config)
+        memory = BaseModelOutput(last_hidden_state=memory.to(device, self.seq2seq.dtype))
+        out = self.seq2seq.generate(encoder_outputs=memory, attention_mask=memory_mask.to(device),
+                                    generation_config=config)
         rows = []
         for row in out[:, 2:].tolist():  # [start, lang, ...]
             rows.append(row[: row.index(self.eos_token_id)] if self.eos_token_id in row else row)

