@@ -90,8 +90,7 @@ from ..pairs import TranslationPair
 from ..languages import UnknownLanguageError, get_language, normalize_language
 from .bible_text import clean_verse
 from .errors import DataError
-from .formats import RawTriple
-from .raw import RawPair
+from .raw import RawPair, RawTriple
 
 if TYPE_CHECKING:
     from .spec import CorpusSpec

@@ -9,25 +9,12 @@ from __future__ import annotations
 
 import functools
 import json
-from typing import Iterator, NamedTuple
+from typing import Iterator
 
 from ..languages import UnknownLanguageError, normalize_language
 from .errors import DataError
-from .raw import Location, RawPair, read_lines
+from .raw import RawPair, RawTriple, read_lines
 from .spec import CorpusSpec
-
-
-class RawTriple(NamedTuple):
-    """A RawPair plus its pivot sentence (a multi-way corpus: x, y and e.g. their English)."""
-
-    src: str
-    tgt: str
-    src_lang: str | None
-    tgt_lang: str | None
-    src_at: Location
-    tgt_at: Location
-    pivot: str
-    pivot_at: Location
 
 
 def read_tsv(spec: CorpusSpec) -> Iterator[RawPair]:

@@ -25,6 +25,19 @@ class RawPair(NamedTuple):
     tgt_at: Location
 
 
+class RawTriple(NamedTuple):
+    """A RawPair plus its pivot sentence (a multi-way corpus: x, y and e.g. their English)."""
+
+    src: str
+    tgt: str
+    src_lang: str | None
+    tgt_lang: str | None
+    src_at: Location
+    tgt_at: Location
+    pivot: str
+    pivot_at: Location
+
+
 def require_file(path: Path, what: str = "corpus file") -> None:
     if not path.exists():
         raise DataError(f"{what} not found: {path}")
