@@ -568,9 +568,13 @@ def test_staged_experiment_chains_init_from_scores_retrieval_and_restores_a_lost
         shutil.rmtree(out / "runs" / name / "bridge")
         shutil.rmtree(out / "runs" / name / "checkpoints")
     (out / "runs" / "inject" / "trained.json").unlink()
+    recorded = {f: (out / "runs" / "align" / f).read_text() for f in ("metrics.jsonl", "timing.json")}
     assert main(["experiment", "--config", str(path), "--out", str(out), "--systems", "inject"]) == 0
     captured = capsys.readouterr()
     assert "inject starts from align, whose bridge is not here: training align again" in captured.err
+    assert "align restored in" in captured.err
+    # the rerun reproduces the recorded run: its metrics and time are not appended to the record
+    assert {f: (out / "runs" / "align" / f).read_text() for f in recorded} == recorded
     assert torch.equal(load_file(out / "runs" / "inject" / "bridge" / "bridge.safetensors")["slots.scale"],
                        inject["slots.scale"])  # deterministic all the way
     assert json.loads((out / "report.json").read_text())["retrieval"] == report["retrieval"]  # from the cache
