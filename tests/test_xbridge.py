@@ -200,6 +200,8 @@ def test_one_llm_pass_into_two_languages_equals_two_calls(monkeypatch):
     monkeypatch.setattr(bridge.decoder.model, "generate", lambda **kw: calls.append(1) or generate(**kw))
     both = bridge.translate_multi(SOURCES, "de", ["fr", "spa_Latn", "en"], max_new_tokens=6)
     assert both == single and len(calls) == 1  # one batch, one LLM generation for three languages
+    with pytest.raises(InputError, match="PMP needs a bridge that reads the source in its prompt: .*this is a xbridge"):
+        bridge.translate_multi(SOURCES, "de", ["fr"], aux_lang="ita_Latn")
     assert len(set(both["fra_Latn"])) > 1 and len(set(both["eng_Latn"])) > 1  # the sources make a difference
 
 

@@ -27,6 +27,10 @@ class Bridge(nn.Module):
     uses_encoder: ClassVar[bool] = True  # False: encoder is None (the LLM reads the source itself)
     uses_decoder: ClassVar[bool] = True  # False: no LLM at all (the NMT-alone baseline)
     trains: ClassVar[bool] = True  # False: nothing to train (a prompted baseline)
+    # True: the LLM reads the source in its prompt, so translate() takes LMT's PMP options
+    # (aux_texts / aux_lang: the same sentence in an auxiliary language, in the prompt). The
+    # other bridges put the source elsewhere (encoder states, slots) and refuse those options.
+    supports_pmp: ClassVar[bool] = False
 
     def __init__(self, encoder: FrozenEncoder | None, decoder: FrozenDecoder | None, config):
         super().__init__()
@@ -139,12 +143,15 @@ class Bridge(nn.Module):
 
     @torch.no_grad()
     def translate(self, texts: Sequence[str], src_lang: str, tgt_lang: str = "eng_Latn", *,
-                  batch_size: int = 16, **generation) -> list[str]:
+                  batch_size: int = 16, aux_texts: Sequence[str] | None = None, aux_lang: str | None = None,
+                  **generation) -> list[str]:
         """Translate in length-sorted batches; results come back in input order.
 
         Every line is checked before anything runs, so one bad line fails the call up front
-        instead of after minutes of work.
+        instead of after minutes of work. aux_texts / aux_lang (LMT's PMP) are taken only by
+        bridges that read the source in their prompt (supports_pmp: PromptedBridge overrides this).
         """
+        self.refuse_pmp(aux_texts, aux_lang)
         src_lang, tgt_lang = normalize_language(src_lang), normalize_language(tgt_lang)
         return self.in_sorted_batches(texts, batch_size,
                                       lambda batch: self.generate_batch(batch, src_lang, tgt_lang, **generation))
@@ -159,15 +166,35 @@ class Bridge(nn.Module):
             raise InputError("tgt_langs is empty: give at least one target language")
         return {lang: self.translate(texts, src_lang, lang, batch_size=batch_size, **generation) for lang in langs}
 
-    def in_sorted_batches(self, texts: Sequence[str], batch_size: int, run) -> list:
-        """run(batch of texts) -> one result per text, over length-sorted batches (less padding),
-        in eval mode; the results in input order. Empty or non-text inputs fail before any run."""
+    def refuse_pmp(self, aux_texts, aux_lang) -> None:
+        """PMP options on a bridge that does not read the source in its prompt: a clear error."""
+        if (aux_texts is not None or aux_lang is not None) and not self.supports_pmp:
+            from .registry import METHODS  # the registry imports every bridge, this module included
+
+            methods = ", ".join(m for m, cls in METHODS.items() if cls.supports_pmp)
+            raise InputError(f"aux_texts/aux_lang: PMP needs a bridge that reads the source in its prompt: "
+                             f"{methods}; this is a {self.method} bridge")
+
+    @staticmethod
+    def check_texts(texts: Sequence[str], what: str = "input") -> None:
+        """A list of non-empty texts, or an InputError naming the bad indexes."""
         if isinstance(texts, str):
-            raise InputError("translate() takes a list of texts, not a single string")
+            raise InputError("translate() takes a list of texts, not a single string"
+                             + (f" ({what}s)" if what != "input" else ""))
         bad = [i for i, t in enumerate(texts) if not isinstance(t, str) or not t.strip()]
         if bad:
             shown = ", ".join(map(str, bad[:10])) + (" ..." if len(bad) > 10 else "")
-            raise InputError(f"{len(bad)} empty or non-text input(s) at index {shown}; every input must be non-empty text")
+            raise InputError(f"{len(bad)} empty or non-text {what}(s) at index {shown}; "
+                             f"every {what} must be non-empty text")
+
+    def in_sorted_batches(self, texts: Sequence[str], batch_size: int, run, extra: Sequence | None = None) -> list:
+        """run(batch of texts) -> one result per text, over length-sorted batches (less padding),
+        in eval mode; the results in input order. Empty or non-text inputs fail before any run.
+        extra: one item per text (e.g. PMP's auxiliary sentences), sorted along with the texts:
+        then run(batch of texts, their extras)."""
+        self.check_texts(texts)
+        if extra is not None and len(extra) != len(texts):
+            raise InputError(f"{len(extra)} extra item(s) for {len(texts)} text(s); give one per text")
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]), reverse=True)
         results: list = [None] * len(texts)
         was_training = self.training
@@ -175,7 +202,8 @@ class Bridge(nn.Module):
         try:
             for start in range(0, len(order), batch_size):
                 idx = order[start : start + batch_size]
-                outputs = run([texts[i] for i in idx])
+                batch = [texts[i] for i in idx]
+                outputs = run(batch) if extra is None else run(batch, [extra[i] for i in idx])
                 for i, out in zip(idx, outputs, strict=True):
                     results[i] = out
         finally:

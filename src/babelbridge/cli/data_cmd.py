@@ -1,4 +1,5 @@
-"""`babelbridge data export ...`, `babelbridge data trilingual ...` and `babelbridge data bible-languages`."""
+"""`babelbridge data export ...`, `babelbridge data trilingual ...`, `babelbridge data multiway ...` and
+`babelbridge data bible-languages`."""
 
 from __future__ import annotations
 
@@ -9,7 +10,27 @@ EPILOG = """examples:
   babelbridge data export --format bible --src-lang de --tgt-lang fr --pivot-lang en --split train --out de-en-fr.jsonl
   babelbridge data trilingual --corpus tsv:de-en.tsv --src-lang de --bridge runs/nllb --tgt-langs fr,es \\
       --out de-en-y.jsonl
+  babelbridge data multiway --config run.yaml
+  babelbridge data multiway --corpus bible --split train --langs eng_Latn,deu_Latn,fra_Latn --hubs eng_Latn \
+      --downsample-into eng_Latn --keep 0.05
   babelbridge data bible-languages"""
+
+MULTIWAY_EPILOG = """Prints what training would read, without loading a model: with --config, the run config's
+data section as the trainer reads it (data.train's corpora mixed, data.multiway's directions,
+data.downsample), before the over-long filter (that needs the bridge's tokenizer). Without
+--config, flags describe data.multiway and data.downsample.
+
+The report: pairs per direction (skipped: not aligned or empty; with PMP, the auxiliary and the
+pairs dropped because the auxiliary lacks the sentence), how often identical target strings
+repeat per target language (mean / max: LMT's "hub targets repeat once per source"), the PMP
+auxiliary table, and with downsampling each direction's pairs and each target's repetition
+before -> after.
+
+examples:
+  babelbridge data multiway --config run.yaml --set data.downsample.keep=0.1
+  babelbridge data multiway --corpus bible --split train --langs en,de,fr,zh --hubs en,zh --pmp
+  babelbridge data multiway --corpus flores:/data/flores200 --split dev --langs en,de,fr \
+      --directions all --downsample-into en --keep 0.05"""
 
 TRILINGUAL_EPILOG = """For each pair (x -> English or English -> x) and each target language y other than x, the
 English side is translated into y with the bridge, and one line is written:
@@ -30,7 +51,8 @@ def add_parser(sub) -> None:
 
     # No import of babelbridge.data here: it loads torch, and every command builds this parser.
     from .checks import DTYPES
-    p = sub.add_parser("data", help="export a corpus to TSV/JSONL; make x-en-y triples; list the Bible's languages",
+    p = sub.add_parser("data", help="export a corpus to TSV/JSONL; make x-en-y triples; report multi-way data; "
+                            "list the Bible's languages",
                        description="Work with parallel corpora.", epilog=EPILOG,
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     data_sub = p.add_subparsers(dest="data_command", required=True, metavar="SUBCOMMAND")
@@ -86,6 +108,28 @@ def add_parser(sub) -> None:
                    help="dtype of the bridge's models (default: %(default)s)")
     t.add_argument("--quiet", "-q", action="store_true", help="no progress lines on stderr")
     t.set_defaults(func=trilingual)
+
+    m = data_sub.add_parser("multiway", help="the data report of data.multiway / data.downsample "
+                                             "(directions, pairs, target repetition) without training",
+                            description="Build multi-way training data (every direction among some languages of "
+                                        "the Bible or FLORES-200) and print its report.",
+                            epilog=MULTIWAY_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    m.add_argument("--config", metavar="RUN.yaml", help="a run config: its data section, as `train` reads it")
+    m.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="with --config: override a key, e.g. data.downsample.keep=0.1 (repeatable)")
+    m.add_argument("--corpus", metavar="FORMAT[:PATH]", help="without --config: bible[:DB] or flores:DIR")
+    m.add_argument("--split", help="bible: train, dev or test (required); flores: devtest (default) or dev")
+    m.add_argument("--langs", metavar="CODES", help="the languages, comma-separated")
+    m.add_argument("--hubs", metavar="CODES", help="hub languages (default: eng_Latn)")
+    m.add_argument("--directions", metavar="WHICH",
+                   help="hub-centric (default), all, or SRC-TGT,SRC-TGT,...")
+    m.add_argument("--limit", type=int, metavar="N", help="pairs per direction")
+    m.add_argument("--pmp", action="store_true", help="attach each direction's PMP auxiliary sentence")
+    m.add_argument("--pmp-fallback", metavar="CODE", help="PMP's fallback auxiliary")
+    m.add_argument("--downsample-into", metavar="CODES", help="strategic downsampling: the hub targets")
+    m.add_argument("--keep", type=float, metavar="SHARE", help="with --downsample-into: the share kept, in (0, 1]")
+    m.add_argument("--seed", type=int, help="downsampling seed (default: 0; a config's: data.seed, else train.seed)")
+    m.set_defaults(func=multiway)
 
     b = data_sub.add_parser("bible-languages", help="the Bible versions per language and pairs per split",
                             description="The version used for each of the 22 languages and the number of "
@@ -203,6 +247,55 @@ def trilingual(args) -> None:
     log = None if args.quiet else (lambda line: print(line, file=sys.stderr, flush=True))
     report = build_triples(plan, _bridge_translator(bridge_path, args), out, arguments=arguments, log=log)
     print(report.summary())
+
+
+def _codes(text: str | None) -> list[str] | None:
+    return None if text is None else [c.strip() for c in text.split(",") if c.strip()]
+
+
+def multiway(args) -> None:
+    from ..errors import InputError
+
+    flags = ("corpus", "split", "langs", "hubs", "directions", "limit", "pmp_fallback", "downsample_into", "keep",
+             "seed")
+    given = [f"--{f.replace('_', '-')}" for f in flags if getattr(args, f) not in (None, False)] + (
+        ["--pmp"] if args.pmp else [])
+    if args.config is not None:
+        if given:
+            raise InputError(f"give --config or the flags ({', '.join(given)}), not both "
+                             f"(override the config with --set KEY=VALUE)")
+        from ..runconfig import load_run_config
+        from ..train.pipeline import plan_training, training_pairs
+
+        plan = plan_training(load_run_config(args.config, args.set))
+        pairs = training_pairs(plan)
+        print(f"{len(pairs)} training pairs before the over-long filter (it needs the bridge's tokenizer)")
+        return
+    if args.set:
+        raise InputError("--set overrides a --config file; without --config, use the flags")
+    missing = [f for f, v in (("--corpus", args.corpus), ("--langs", args.langs)) if v is None]
+    if missing:
+        raise InputError(f"give --config RUN.yaml, or {' and '.join(missing)} (e.g. --corpus bible --split train "
+                         f"--langs eng_Latn,deu_Latn,fra_Latn)")
+    if (args.downsample_into is None) != (args.keep is None):
+        raise InputError("--downsample-into and --keep go together (e.g. --downsample-into eng_Latn --keep 0.05)")
+    from ..data import DownsampleSpec, MultiwaySpec, build_multiway, downsample
+
+    fmt, path = parse_corpus_arg(args.corpus)
+    directions = args.directions or "hub-centric"
+    if directions not in ("hub-centric", "all") and "-" in directions:  # else: the spec names the accepted values
+        directions = _codes(directions)
+    spec = MultiwaySpec.from_dict({"corpus": {"format": fmt, "path": path, "split": args.split},
+                                   "langs": _codes(args.langs), "hubs": _codes(args.hubs),
+                                   "directions": directions, "limit": args.limit, "pmp": args.pmp,
+                                   "pmp_fallback": args.pmp_fallback})
+    cut = DownsampleSpec.from_dict({"into": _codes(args.downsample_into), "keep": args.keep}) \
+        if args.keep is not None else None
+    data = build_multiway(spec)
+    print(data.format())
+    if cut is not None:
+        _, report = downsample(data.pairs, cut, args.seed or 0)
+        print(report.format())
 
 
 def bible_languages(args) -> None:

@@ -22,6 +22,10 @@ from ..pretrained import BUILTIN_BRIDGES, CHECKPOINT_FILES, resolve_bridge_path 
 from ..textio import FORMATS, Record, detect_format, format_record, parse_plain, read_records, split_lines
 
 CHUNK_BATCHES = 8  # sentences per Bridge.translate call = CHUNK_BATCHES * --batch-size
+# The methods whose bridges take LMT's PMP options (Bridge.supports_pmp), repeated here because
+# importing the bridges imports torch; tests/test_pmp.py keeps the two equal.
+PMP_METHODS = ("prompted", "lora")
+PMP_MODES = ("oracle", "self")
 
 EPILOG = """examples:
   babelbridge translate --bridge runs/hca-deu-eng/bridge --src-lang de "Guten Morgen." "Wie geht's?"
@@ -44,6 +48,19 @@ input and output:
   tabs, in tsv) inside a translation are written as spaces: one input line, one output line.
   The output file appears only once every line is translated; a failure leaves no output
   file (an existing one is left as it was).
+
+PMP (LMT's Parallel Multilingual Prompting; prompted and lora bridges): the prompt also holds
+the source's sentence in an auxiliary language (--aux-lang; default: a related high-resource
+language of X for En<->X, English for Zh<->X, printed on stderr).
+  --pmp oracle       the auxiliary sentences come with the input: a tsv file's column 2 (or
+                     --aux-column N), a jsonl line's "aux"; TEXT, stdin and plain files cannot
+                     carry them
+  --pmp self         the bridge first translates the sources into the auxiliary language itself
+                     (PMP-S: one more translation pass, the same --beam/--max-new-tokens)
+  A bridge made without PMP (config pmp: false) is refused unless --force-pmp.
+  babelbridge translate --bridge runs/lora-pmp/bridge --src-lang en --tgt-lang ron_Latn --pmp self "Good morning."
+  babelbridge translate --bridge runs/lora-pmp/bridge --src-lang en --tgt-lang ron_Latn --pmp oracle \\
+      --aux-lang fra_Latn --input en-fr.tsv --output en-fr-ro.tsv
 
 Language codes: FLORES-200 codes (deu_Latn), ISO 639-1/639-3 codes (de, deu) or English
 names (German); `babelbridge languages` lists them."""
@@ -86,6 +103,17 @@ def add_parser(sub) -> None:
                    help="longest translation, in LLM tokens (default: %(default)s)")
     p.add_argument("--truncate", action="store_true",
                    help="cut sources longer than the bridge's source limit instead of failing")
+    p.add_argument("--pmp", choices=PMP_MODES,
+                   help="LMT's parallel multilingual prompting (prompted/lora bridges): oracle takes each source's "
+                        "auxiliary sentence from the input (tsv column 2 or --aux-column, jsonl \"aux\"); self lets "
+                        "the bridge translate the sources into the auxiliary language first")
+    p.add_argument("--aux-lang", metavar="CODE",
+                   help="the auxiliary language of --pmp (default: per direction, a related high-resource language "
+                        "of X for En<->X, English for Zh<->X; printed on stderr)")
+    p.add_argument("--aux-column", type=int, metavar="N",
+                   help="--pmp oracle with tsv input: the column holding the auxiliary sentence (default: 2)")
+    p.add_argument("--force-pmp", action="store_true",
+                   help="allow --pmp on a bridge made without PMP (config pmp: false), e.g. the LLM alone")
     p.add_argument("--device", default="cpu", help="cpu, cuda, cuda:1, mps, ... (default: %(default)s)")
     p.add_argument("--dtype", default="float32", choices=DTYPES,
                    help="dtype of the backbones (default: %(default)s)")
@@ -108,6 +136,10 @@ class Job:
     output: Path | None = None  # None: stdout
     fmt: str = "plain"
     generation: dict = field(default_factory=dict)
+    pmp: str | None = None  # "oracle" | "self": LMT's PMP
+    aux_langs: dict[tuple[str, str], str] = field(default_factory=dict)  # (source, target) -> auxiliary language
+    aux_notes: list[str] = field(default_factory=list)  # how each auxiliary language was chosen (stderr)
+    aux_texts: list[str | None] | None = None  # --pmp oracle: one per record (None: a record without source)
 
 
 def validate(args) -> Job:
@@ -116,6 +148,7 @@ def validate(args) -> Job:
     src_lang = check_language("--src-lang", args.src_lang) if args.src_lang is not None else None
     tgt_langs = list(dict.fromkeys(check_language("--tgt-lang", code.strip()) for code in args.tgt_lang.split(",")))
     tgt_lang = tgt_langs[0] if len(tgt_langs) == 1 else tgt_langs
+    aux_lang = check_language("--aux-lang", args.aux_lang) if args.aux_lang is not None else None
 
     check_positive(args, "--batch-size", "--beam", "--max-new-tokens")
     check_device_name(args.device)
@@ -134,8 +167,9 @@ def validate(args) -> Job:
                          "all carry \"src_lang\" can go without it")
 
     bridge = resolve_bridge_path(args.bridge)
+    check_pmp_options(args, bridge)
     generation = {"num_beams": args.beam, "max_new_tokens": args.max_new_tokens, "truncate": args.truncate}
-    job = Job(bridge, src_lang, tgt_lang, [], "line", generation=generation)
+    job = Job(bridge, src_lang, tgt_lang, [], "line", generation=generation, pmp=args.pmp)
 
     if args.input is not None:
         source, output = Path(args.input), Path(args.output)
@@ -166,7 +200,98 @@ def validate(args) -> Job:
         if missing:
             shown = ", ".join(map(str, missing[:20])) + (" ..." if len(missing) > 20 else "")
             raise InputError(f"--src-lang is required: {job.where} {shown} has no \"src_lang\"")
+    if job.pmp is not None:
+        if job.pmp == "oracle":
+            job.aux_texts = oracle_auxiliaries(job, args.aux_column or 2)
+        choose_aux_langs(job, aux_lang, tgt_langs)
     return job
+
+
+def check_pmp_options(args, bridge: Path) -> None:
+    """--pmp and its options against the bridge (its bridge.json, no torch) and the input kind."""
+    if args.pmp is None:
+        given = [name for name, value in (("--aux-lang", args.aux_lang), ("--aux-column", args.aux_column),
+                                          ("--force-pmp", args.force_pmp or None)) if value is not None]
+        if given:
+            verb = "needs" if len(given) == 1 else "need"
+            raise InputError(f"{' and '.join(given)} {verb} --pmp oracle or --pmp self")
+        return
+    meta = json.loads((bridge / CHECKPOINT_FILES[0]).read_text(encoding="utf-8"))
+    method, config = meta.get("method"), meta.get("config") or {}
+    if method not in PMP_METHODS:
+        raise InputError(f"--pmp: PMP needs a bridge that reads the source in its prompt: {', '.join(PMP_METHODS)}; "
+                         f"--bridge {args.bridge} is a {method} bridge")
+    # An error, not a warning: a bridge made without PMP has never seen an auxiliary sentence in
+    # its prompt, so its scores under --pmp measure an untrained prompt, and a warning scrolls
+    # away in a long evaluation log. Trying it on purpose (PMP zero-shot on the LLM alone, or
+    # as an ablation) costs one flag.
+    if not config.get("pmp", False) and not args.force_pmp:
+        raise InputError(f"--pmp: --bridge {args.bridge} was made without PMP (its config has pmp: false), so its "
+                         f"prompt has never held an auxiliary sentence; add --force-pmp to prompt it with its "
+                         f"pmp_template anyway")
+    if args.aux_column is not None:
+        if args.pmp != "oracle":
+            raise InputError("--aux-column applies to --pmp oracle (--pmp self writes the auxiliary sentences itself)")
+        fmt = detect_format(args.input, args.format) if args.input is not None else None
+        if fmt != "tsv":
+            raise InputError("--aux-column applies to tsv input (a jsonl line carries its auxiliary in \"aux\")")
+        if args.aux_column < 2:
+            raise InputError(f"--aux-column must be 2 or more (column 1 is the source), got {args.aux_column}")
+    if args.pmp == "oracle":
+        fmt = detect_format(args.input, args.format) if args.input is not None else None
+        if fmt not in ("tsv", "jsonl"):
+            given = "a plain --input file" if fmt == "plain" else "TEXT arguments" if args.texts else "stdin"
+            raise InputError(f"--pmp oracle takes each source's auxiliary sentence from the input: a tsv file's "
+                             f"column 2 (or --aux-column N) or a jsonl line's \"aux\"; {given} cannot carry one "
+                             f"(--pmp self lets the bridge write them)")
+
+
+def oracle_auxiliaries(job: Job, column: int) -> list[str | None]:
+    """--pmp oracle: each record's auxiliary sentence (tsv column `column`, 1-based; jsonl "aux"),
+    or an InputError naming every line without one."""
+    texts: list[str | None] = []
+    missing: list[int] = []
+    for r in job.records:
+        if job.fmt == "tsv":
+            aux = r.data[column - 1] if len(r.data) >= column else None
+        else:
+            aux = r.data.get("aux")
+            aux = aux if isinstance(aux, str) else None
+        if aux is None or not aux.strip():
+            missing.append(r.line)
+        texts.append(aux)
+    if missing:
+        shown = ", ".join(map(str, missing[:20])) + (f" ... ({len(missing)} in all)" if len(missing) > 20 else "")
+        where = f"column {column}" if job.fmt == "tsv" else 'a non-empty "aux" string'
+        raise InputError(f"--pmp oracle: {job.where} {shown} has no auxiliary sentence ({where}); every line needs one")
+    return texts
+
+
+def choose_aux_langs(job: Job, aux_lang: str | None, tgt_langs: list[str]) -> None:
+    """job.aux_langs for every (source, target) direction of the job: --aux-lang, else
+    pmp_auxiliary's choice (one language for --pmp oracle: the input's column holds one)."""
+    from ..languages.auxiliary import pmp_auxiliary
+
+    sources = list(dict.fromkeys(r.src_lang or job.src_lang for r in job.records if r.src is not None))
+    for src in sources:
+        for tgt in tgt_langs:
+            if aux_lang is not None:
+                if aux_lang in (src, tgt):
+                    raise InputError(f"--aux-lang {aux_lang} is a side of the direction {src} -> {tgt}; the "
+                                     f"auxiliary must be a third language")
+                job.aux_langs[(src, tgt)] = aux_lang
+                continue
+            chosen = pmp_auxiliary(src, tgt)
+            if chosen.lang is None:
+                raise InputError(f"--pmp: no auxiliary language for {src} -> {tgt} (no related high-resource "
+                                 f"language); give --aux-lang CODE")
+            job.aux_langs[(src, tgt)] = chosen.lang
+            job.aux_notes.append(f"PMP: auxiliary language for {src} -> {tgt}: {chosen.lang} ({chosen.why}; "
+                                 f"--aux-lang to change it)")
+    if job.pmp == "oracle" and len(set(job.aux_langs.values())) > 1:
+        chosen = ", ".join(f"{s} -> {t}: {a}" for (s, t), a in job.aux_langs.items())
+        raise InputError(f"--pmp oracle: the input's auxiliary sentences are in one language, but the default "
+                         f"choice differs per direction ({chosen}); give --aux-lang CODE")
 
 
 # ---- translation (heavy) --------------------------------------------------------------------
@@ -202,10 +327,13 @@ def check_source_lengths(bridge, job: Job) -> None:
 
 
 def translate_records(bridge, records: list[Record], src_lang: str | None, tgt_lang: str | list[str], *,
-                      batch_size: int, generation: dict, emit, progress=None) -> list:
+                      batch_size: int, generation: dict, emit, progress=None,
+                      aux_langs: dict[tuple[str, str], str] | None = None,
+                      aux_texts: list[str | None] | None = None) -> list:
     """Translate every record with a source and call emit(record, translation) in input order.
     With several target languages (a list) a translation is {language: text}, from
-    Bridge.translate_multi.
+    Bridge.translate_multi. aux_langs (PMP): the auxiliary language of each (source, target);
+    aux_texts: one auxiliary sentence per record (PMP-O), else the bridge writes them (PMP-S).
 
     Records are grouped by source language, then sent CHUNK_BATCHES * batch_size at a time to
     Bridge.translate (which sorts each chunk by length into batches and restores the order).
@@ -231,7 +359,11 @@ def translate_records(bridge, records: list[Record], src_lang: str | None, tgt_l
         for start in range(0, len(indices), chunk):
             part = indices[start : start + chunk]
             texts = [records[i].src for i in part]
-            if isinstance(tgt_lang, list):
+            if aux_langs is not None:
+                outputs = translate_pmp(bridge, texts, lang, tgt_lang, aux_langs,
+                                        None if aux_texts is None else [aux_texts[i] for i in part],
+                                        batch_size=batch_size, generation=generation)
+            elif isinstance(tgt_lang, list):
                 by_lang = bridge.translate_multi(texts, lang, tgt_lang, batch_size=batch_size, **generation)
                 outputs = [{t: by_lang[t][j] for t in tgt_lang} for j in range(len(part))]
             else:
@@ -245,8 +377,32 @@ def translate_records(bridge, records: list[Record], src_lang: str | None, tgt_l
     return results
 
 
+def translate_pmp(bridge, texts: list[str], src_lang: str, tgt_lang: str | list[str],
+                  aux_langs: dict[tuple[str, str], str], aux_texts: list[str] | None, *,
+                  batch_size: int, generation: dict) -> list:
+    """One chunk with PMP: the targets grouped by their auxiliary language, one call per group
+    (PMP-S then writes each auxiliary language once)."""
+    targets = tgt_lang if isinstance(tgt_lang, list) else [tgt_lang]
+    groups: dict[str, list[str]] = {}
+    for tgt in targets:
+        groups.setdefault(aux_langs[(src_lang, tgt)], []).append(tgt)
+    by_lang: dict[str, list[str]] = {}
+    for aux, tgts in groups.items():
+        options = dict(batch_size=batch_size, aux_texts=aux_texts, aux_lang=aux, **generation)
+        if isinstance(tgt_lang, list):
+            by_lang.update(bridge.translate_multi(texts, src_lang, tgts, **options))
+        else:
+            by_lang[tgts[0]] = bridge.translate(texts, src_lang, tgts[0], **options)
+    if not isinstance(tgt_lang, list):
+        return by_lang[tgt_lang]
+    return [{t: by_lang[t][j] for t in tgt_lang} for j in range(len(texts))]
+
+
 def run(args) -> None:
     job = validate(args)  # raises on any user mistake, before torch
+    if not args.quiet:
+        for note in job.aux_notes:  # --pmp without --aux-lang: the auxiliary language chosen
+            print(note, file=sys.stderr)
     started = time.perf_counter()
     n_sources = sum(r.src is not None for r in job.records)
     quiet = args.quiet or not sys.stderr.isatty()
@@ -258,6 +414,8 @@ def run(args) -> None:
         bridge = load(job.bridge, args.device, args.dtype)
         check_source_lengths(bridge, job)
     options = dict(batch_size=args.batch_size, generation=job.generation)
+    if job.pmp is not None:
+        options.update(aux_langs=job.aux_langs, aux_texts=job.aux_texts)
 
     if job.output is None:
         def emit(record, translation):

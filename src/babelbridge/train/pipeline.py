@@ -16,7 +16,7 @@ from ..errors import BabelBridgeError
 from ..runconfig import RunConfig
 from .config import TrainConfig
 
-DATA_KEYS = {"train", "valid", "mix", "mix_size", "empty_lines", "overlong", "seed"}
+DATA_KEYS = {"train", "valid", "multiway", "downsample", "mix", "mix_size", "empty_lines", "overlong", "seed"}
 
 
 @dataclass
@@ -25,11 +25,13 @@ class TrainingPlan:
     train: TrainConfig
     train_specs: list
     valid_specs: list
+    multiway: object | None = None  # data.multiway: a babelbridge.data.multiway.MultiwaySpec
+    downsample: object | None = None  # data.downsample: a babelbridge.data.downsample.DownsampleSpec
 
 
 def plan_training(run: RunConfig) -> TrainingPlan:
     """Validate the whole run config without loading a model."""
-    from ..data import CorpusSpec
+    from ..data import CorpusSpec, DownsampleSpec, MultiwaySpec
 
     cls = bridge_class(run.method)
     if not cls.trains:
@@ -40,8 +42,12 @@ def plan_training(run: RunConfig) -> TrainingPlan:
     unknown = sorted(set(data) - DATA_KEYS)
     if unknown:
         raise BabelBridgeError(f"unknown data option(s) {', '.join(unknown)}; accepted: {', '.join(sorted(DATA_KEYS))}")
-    if not data.get("train"):
-        raise BabelBridgeError("data.train is empty: give at least one corpus (format, path, src_lang)")
+    if not data.get("train") and data.get("multiway") is None:
+        raise BabelBridgeError("no training data: give data.train (at least one corpus: format, path, src_lang) "
+                               "or data.multiway (corpus, langs, hubs, directions), or both")
+    if not data.get("train") and (data.get("mix_size") is not None or data.get("mix", "concat") != "concat"):
+        raise BabelBridgeError("data.mix and data.mix_size mix data.train's corpora, and there is no data.train; "
+                               "data.multiway takes every direction's pairs (its limit: pairs per direction)")
     if data.get("mix_size") is not None and data.get("mix", "concat") == "concat":
         raise BabelBridgeError("data.mix_size applies to the weighted and balanced mixtures; set data.mix to one "
                                "of them, or remove mix_size (concat takes every pair)")
@@ -57,12 +63,41 @@ def plan_training(run: RunConfig) -> TrainingPlan:
             out.append(CorpusSpec.from_dict(entry))
         return out
 
+    multiway = MultiwaySpec.from_dict(data["multiway"], base) if data.get("multiway") is not None else None
+    downsample = DownsampleSpec.from_dict(data["downsample"]) if data.get("downsample") is not None else None
     train = TrainConfig.from_dict({"output_dir": f"runs/{run.path.stem if run.path else 'bridge'}", **run.train})
-    return TrainingPlan(run, train, specs(data["train"]), specs(data.get("valid")))
+    return TrainingPlan(run, train, specs(data.get("train")), specs(data.get("valid")), multiway, downsample)
+
+
+def training_pairs(plan: TrainingPlan):
+    """data.train's corpora mixed, then data.multiway's pairs, then data.downsample: the training
+    pairs before the over-long filter, a pure function of the config and the seed (data.seed,
+    else the train seed); printed as it goes. Nothing here depends on the processes of a run:
+    every process, and every resume, gets the same list."""
+    from ..data import build_multiway, downsample, mix_corpora, read_corpus
+
+    data = plan.run.data
+    empty = data.get("empty_lines", "skip")
+    seed = data.get("seed", plan.train.seed)
+    pairs = []
+    if plan.train_specs:
+        corpora = [read_corpus(spec, empty_lines=empty) for spec in plan.train_specs]
+        for c in corpora:
+            print(f"data: {c.name}: {c.report.summary()}")
+        pairs = mix_corpora(corpora, mode=data.get("mix", "concat"), seed=seed, size=data.get("mix_size"))
+    if plan.multiway is not None:
+        multiway = build_multiway(plan.multiway, empty_lines=empty)
+        print("data: " + multiway.format())
+        pairs += multiway.pairs
+    if plan.downsample is not None:
+        pairs, report = downsample(pairs, plan.downsample, seed)
+        print("data: " + report.format())
+    return pairs
 
 
 def load_pairs(plan: TrainingPlan, bridge: Bridge):
-    """Read, mix and length-check the corpora; print what was kept and dropped."""
+    """Read, mix (and build data.multiway, downsample) and length-check the corpora; print what
+    was kept and dropped."""
     from ..data import filter_overlong, mix_corpora, read_corpus
 
     data = plan.run.data
@@ -70,19 +105,22 @@ def load_pairs(plan: TrainingPlan, bridge: Bridge):
     cfg = bridge.config
     src_len, tgt_len = bridge.source_token_count, bridge.target_token_count  # each bridge counts its inputs
 
-    def prepare(specs, mix, size=None):
-        corpora = [read_corpus(spec, empty_lines=empty) for spec in specs]
-        for c in corpora:
-            print(f"data: {c.name}: {c.report.summary()}")
-        pairs = mix_corpora(corpora, mode=mix, seed=data.get("seed", plan.train.seed), size=size)
+    def length_check(pairs):
         pairs, report = filter_overlong(pairs, src_len=src_len, tgt_len=tgt_len, max_src=cfg.max_source_tokens,
                                         max_tgt=cfg.max_target_tokens, policy=data.get("overlong", "truncate"))
         print(f"data: over-long pairs: {report.summary()}")
         return pairs
 
-    # The mixture (and its size) is for training; validation sets are always read whole.
-    train = prepare(plan.train_specs, data.get("mix", "concat"), data.get("mix_size"))
-    valid = prepare(plan.valid_specs, "concat") if plan.valid_specs else []
+    def read_valid(specs):
+        corpora = [read_corpus(spec, empty_lines=empty) for spec in specs]
+        for c in corpora:
+            print(f"data: {c.name}: {c.report.summary()}")
+        return mix_corpora(corpora, mode="concat", seed=data.get("seed", plan.train.seed))
+
+    # The mixture (and its size), data.multiway and data.downsample are for training;
+    # validation sets are always read whole.
+    train = length_check(training_pairs(plan))
+    valid = length_check(read_valid(plan.valid_specs)) if plan.valid_specs else []
     return train, valid
 
 

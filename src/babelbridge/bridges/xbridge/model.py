@@ -276,8 +276,10 @@ class XBridgeBridge(Bridge):
 
     @torch.no_grad()
     def translate_multi(self, texts: Sequence[str], src_lang: str, tgt_langs: Sequence[str], *,
-                        batch_size: int = 16, **generation) -> dict[str, list[str]]:
+                        batch_size: int = 16, aux_texts: Sequence[str] | None = None, aux_lang: str | None = None,
+                        **generation) -> dict[str, list[str]]:
         """translate() into several languages from one LLM pass per source: {language: outputs}."""
+        self.refuse_pmp(aux_texts, aux_lang)  # the source enters through the encoder, not the prompt
         src_lang = normalize_language(src_lang)
         langs = list(dict.fromkeys(normalize_language(lang) for lang in tgt_langs))
         if not langs:
