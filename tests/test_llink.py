@@ -415,3 +415,20 @@ def test_retrieval_command_scores_caches_and_names_what_it_accepts(tmp_path, cap
     assert "h (hca) has no sentence vectors to retrieve with; retrieval takes LLINK bridges" in capsys.readouterr().err
     assert main(args[:-2] + ["--limit", "1"]) == 2
     assert "--limit must be at least 2" in capsys.readouterr().err
+
+
+def test_demo_shows_the_llm_alone_with_the_bridges_lora_switched_off(tmp_path, monkeypatch, capsys):
+    from babelbridge.cli.main import main
+    from babelbridge.data import bible
+
+    bridge = injected()
+    save_bridge(bridge, tmp_path / "b")
+    monkeypatch.setattr(bible, "verses", lambda lang, refs: [f"Vers {lang} {i}" for i, _ in enumerate(refs)])
+    assert main(["demo", "--bridge", str(tmp_path / "b"), "--langs", "de", "--max-new-tokens", "5"]) == 0
+    out = capsys.readouterr().out
+    plain = build_bridge("prompted", None, load_decoder("tiny-random:qwen3"), {})
+    alone = plain.translate(["Vers deu_Latn 0"], "deu_Latn", max_new_tokens=5)[0]
+    assert f"   LLM alone   {alone}\n" in out
+    with_lora = build_bridge("prompted", None, bridge.decoder, {}).translate(["Vers deu_Latn 0"], "deu_Latn",
+                                                                             max_new_tokens=5)[0]
+    assert with_lora != alone  # so the line above tells the two apart

@@ -64,6 +64,7 @@ def run(args) -> None:
     path = resolve_bridge_path(args.bridge)
 
     from ..bridges import build_bridge, load_bridge
+    from ..bridges.lora.inject import lora_disabled
     from ..data.bible import verses
 
     refs = [DEMO_VERSES[lang] for lang in langs]
@@ -72,7 +73,8 @@ def run(args) -> None:
     started = time.perf_counter()
     bridge = load_bridge(path, device=args.device)
     # The LLM alone, prompted (LMT's prompt in its chat template). It shares the bridge's LLM:
-    # with no source memory attached, the HCA hooks leave the LLM exactly as it was.
+    # with no source memory attached, the HCA hooks leave the LLM exactly as it was; LoRA inside
+    # it (LLINK's stage B) is switched off while the baseline runs.
     baseline = None if args.no_baseline else build_bridge("prompted", None, bridge.decoder, {})
     print(f"loaded {args.bridge} ({bridge.method}: {bridge.encoder.spec} -> {bridge.decoder.spec}) "
           f"in {time.perf_counter() - started:.1f} s\n", file=sys.stderr)
@@ -84,5 +86,6 @@ def run(args) -> None:
         print(f"   source      {source}")
         print(f"   bridge      {bridge.translate([source], lang, **generation)[0]}")
         if baseline is not None:
-            print(f"   LLM alone   {baseline.translate([source], lang, **generation)[0]}")
+            with lora_disabled(bridge.decoder):
+                print(f"   LLM alone   {baseline.translate([source], lang, **generation)[0]}")
         print(f"   reference   {reference}\n", flush=True)
