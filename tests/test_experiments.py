@@ -573,8 +573,12 @@ def test_staged_experiment_chains_init_from_scores_retrieval_and_restores_a_lost
     captured = capsys.readouterr()
     assert "inject starts from align, whose bridge is not here: training align again" in captured.err
     assert "align restored in" in captured.err
-    # the rerun reproduces the recorded run: its metrics and time are not appended to the record
-    assert {f: (out / "runs" / "align" / f).read_text() for f in recorded} == recorded
+    # the rerun reproduces the recorded run: the same metrics (once, not appended), the recorded time
+    def losses(text):
+        return [(r["step"], r.get("loss"), r.get("val_loss")) for r in map(json.loads, text.splitlines())]
+
+    assert losses((out / "runs" / "align" / "metrics.jsonl").read_text()) == losses(recorded["metrics.jsonl"])
+    assert (out / "runs" / "align" / "timing.json").read_text() == recorded["timing.json"]
     assert torch.equal(load_file(out / "runs" / "inject" / "bridge" / "bridge.safetensors")["slots.scale"],
                        inject["slots.scale"])  # deterministic all the way
     assert json.loads((out / "report.json").read_text())["retrieval"] == report["retrieval"]  # from the cache

@@ -275,15 +275,16 @@ def restore_start(out: Path, spec: ExperimentSpec, system: SystemSpec, log=_stde
     if not (folder / "bridge" / WEIGHTS).is_file():
         restore_start(out, spec, dep, log)
         log(f"{system.name} starts from {dep.name}, whose bridge is not here: training {dep.name} again")
-        # The rerun reproduces the recorded run: its metrics and training time stay those of the
-        # run the results came from (a rerun would otherwise be appended and counted twice).
-        recorded = {name: (folder / name).read_text() for name in ("metrics.jsonl", "timing.json")
-                    if (folder / name).is_file()}
+        # The rerun reproduces the recorded run (record_trained checks its checksums): its metrics
+        # replace the recorded ones (the same numbers, not appended a second time), and the
+        # training time stays the recorded run's, not counted twice.
+        timing = (folder / "timing.json").read_text() if (folder / "timing.json").is_file() else None
+        (folder / "metrics.jsonl").unlink(missing_ok=True)
         seconds = train_system(out, dep, log)
         record_trained(out, dep)  # the checksums must match trained.json's, or this raises
-        for name, text in recorded.items():
-            with atomic_output(folder / name) as f:
-                f.write(text)
+        if timing is not None:
+            with atomic_output(folder / "timing.json") as f:
+                f.write(timing)
         log(f"{dep.name} restored in {seconds / 60:.1f} min, bit-identical to its recorded run")
 
 
