@@ -231,6 +231,7 @@ def run(args) -> None:
                   batch_size=args.batch_size, cache_dir=plan.out / "cache", log=log,
                   progress=not args.quiet and sys.stderr.isatty())
     options = {k: v for k, v in vars(args).items() if k != "func"}
+    options["tgt_lang"] = args.tgt_lang or "eng_Latn"  # the default, recorded as before --directions
     info = run_info(args.device, options=options, testset=args.testset,
                     systems={s.label: s.identity for s in systems}, generation=generation,
                     testsets={ts.name: ts.identity for ts in plan.testsets},
