@@ -23,6 +23,8 @@ EPILOG = """examples:
       --metrics chrf++,bleu,spbleu,comet --spm ~/flores200_sacrebleu_tokenizer_spm.model \\
       --comet-python ~/comet-env/bin/python --device cuda --dtype bfloat16 --out eval/one-pair
   babelbridge eval --bridge runs/hca/bridge --testset bible:test --langs fra_Latn,swh_Latn --limit 500 --out eval/bible
+  babelbridge eval --bridge lmt=runs/lmt/bridge --bridge llm=baselines/qwen3-4b --baseline llm --testset bible:test \\
+      --langs eng_Latn,zho_Hans,deu_Latn,swh_Latn --directions all --hubs eng_Latn,zho_Hans --limit 200 --out eval/a2a
 
 test sets (--testset):
   flores:DIR[:dev|:devtest]   FLORES-200 directory, classic (<split>/<code>.<split>) or parquet
@@ -32,6 +34,19 @@ test sets (--testset):
                               PATH (tsv:dev.{lang}.tsv) to read one file per --langs code
   jsonl:PATH                  {"src", "tgt", "src_lang"} lines; --langs selects languages (and
                               names the language of lines without "src_lang")
+
+any-to-any (--directions, instead of --tgt-lang): every direction is its own test set, read per
+direction (the Bible and FLORES-200 are multi-way; tsv needs {src} and {tgt} in its path, jsonl
+lines name "src_lang" and "tgt_lang"):
+  all                         every ordered pair of --langs
+  hub-centric                 each --langs language to and from each --hubs language
+  into-hubs, out-of-hubs      one way of hub-centric
+  SRC-TGT,SRC-TGT,...         these directions (deu_Latn-eng_Latn,eng_Latn-fra_Latn)
+The report has a source x target matrix per system and metric ("score (gap over the floor)"),
+averages per class (X->En, En->X, X->Y, and with --hubs into hubs, out of hubs, no hub), the
+paired bootstrap against --baseline per direction and pooled per class, and the off-target rate
+(outputs an offline language identifier, py3langid, does not call the target language) per
+direction and class; matrix_<metric>.csv and matrix_off_target.csv hold the matrices.
 
 output (--out DIR): results.md, results.csv, results.json (every hypothesis), chart_<metric>.png,
 run.json (signatures, command, versions, machine, date), cache/ (translations: re-running with
@@ -57,7 +72,11 @@ def add_parser(sub) -> None:
                    help="a bridge checkpoint directory or named bridge, optionally labelled (repeatable)")
     p.add_argument("--testset", required=True, metavar="SPEC", help="flores:DIR[:dev], bible[:SPLIT], tsv:PATH, jsonl:PATH")
     p.add_argument("--langs", metavar="CODES", help="source languages, comma-separated (deu_Latn,zul_Latn or de,zu)")
-    p.add_argument("--tgt-lang", default="eng_Latn", metavar="CODE", help="target language (default: %(default)s)")
+    p.add_argument("--tgt-lang", metavar="CODE", help="target language (default: eng_Latn; not with --directions)")
+    p.add_argument("--directions", metavar="SPEC",
+                   help="any-to-any: all, hub-centric, into-hubs, out-of-hubs or SRC-TGT,SRC-TGT,... over --langs")
+    p.add_argument("--hubs", metavar="CODES", help="hub languages for --directions (e.g. eng_Latn,zho_Hans): "
+                                                   "hub-centric directions and the into/out-of-hub averages")
     p.add_argument("--out", required=True, metavar="DIR", help="directory for the results (created)")
     p.add_argument("--metrics", default="chrf++,bleu", help="chrf++, bleu, spbleu, comet (default: %(default)s)")
     p.add_argument("--spm", metavar="PATH", help="the FLORES-200 sentencepiece model file, for spbleu")
@@ -69,7 +88,7 @@ def add_parser(sub) -> None:
     p.add_argument("--groups", metavar="SPEC", help='language groups to average, e.g. "High=deu_Latn,zho_Hans;Low=zul_Latn"')
     p.add_argument("--ratio", action="append", default=[], metavar="NUM/DEN",
                    help="report avg(NUM) / avg(DEN), e.g. zero-shot/oracle (repeatable)")
-    p.add_argument("--limit", type=int, metavar="N", help="first N segments of each language only")
+    p.add_argument("--limit", type=int, metavar="N", help="first N segments of each language (or direction) only")
     p.add_argument("--batch-size", type=int, default=16, metavar="N", help="sentences per forward pass (default: %(default)s)")
     p.add_argument("--beam", type=int, default=1, metavar="N", help="beam size; 1 is greedy (default: %(default)s)")
     p.add_argument("--max-new-tokens", type=int, default=256, metavar="N", help="longest translation (default: %(default)s)")
@@ -92,6 +111,9 @@ class Plan:
     groups: dict[str, list[str]] = field(default_factory=dict)
     ratios: list[tuple[str, str]] = field(default_factory=list)
     comet: object | None = None
+    directions: list | None = None  # any-to-any: the Directions (testsets: one per direction)
+    hubs: list[str] = field(default_factory=list)
+    langs: list[str] = field(default_factory=list)
 
 
 def parse_groups(text: str, languages: list[str]) -> dict[str, list[str]]:
@@ -124,7 +146,16 @@ def validate(args) -> Plan:
     repeated = sorted({c for c in langs if langs.count(c) > 1})
     if repeated:
         raise InputError(f"--langs names {', '.join(repeated)} more than once")
-    tgt_lang = check_language("--tgt-lang", args.tgt_lang)
+    directions_mode = getattr(args, "directions", None) is not None
+    if directions_mode and args.tgt_lang is not None:
+        raise InputError("--tgt-lang is not used with --directions: each direction names its target")
+    if directions_mode and args.groups:
+        raise InputError("--groups is not used with --directions: its averages are the classes X->En, En->X, "
+                         "X->Y and, with --hubs, into hubs, out of hubs, no hub")
+    hubs = [check_language("--hubs", c.strip()) for c in (getattr(args, "hubs", None) or "").split(",") if c.strip()]
+    if getattr(args, "hubs", None) is not None and not directions_mode:
+        raise InputError("--hubs is only used with --directions (e.g. --directions hub-centric --hubs eng_Latn)")
+    tgt_lang = check_language("--tgt-lang", args.tgt_lang or "eng_Latn")
     check_positive(args, "--batch-size", "--beam", "--max-new-tokens")
     if args.limit is not None and args.limit < 1:
         raise InputError(f"--limit must be a positive integer, got {args.limit}")
@@ -164,6 +195,13 @@ def validate(args) -> Plan:
     elif args.comet_python is not None:
         raise InputError("--comet-python is only used by the comet metric; add comet to --metrics")
 
+    if directions_mode:
+        from ..evaluate.any_to_any import parse_directions
+        from ..evaluate.testsets import load_direction_testsets
+
+        directions = parse_directions(args.directions, langs, hubs)
+        testsets = load_direction_testsets(parse_testset(args.testset), directions, args.limit)
+        return Plan(bridges, testsets, metrics, out, {}, ratios, comet, directions, hubs, langs)
     testsets = load_testsets(parse_testset(args.testset), langs, tgt_lang, args.limit)
     groups = parse_groups(args.groups, [ts.name for ts in testsets]) if args.groups else {}
     return Plan(bridges, testsets, metrics, out, groups, ratios, comet)
@@ -186,11 +224,14 @@ def run(args) -> None:
     systems = [System.from_checkpoint(label, path, device=args.device, dtype=args.dtype)
                for label, path in plan.bridges.items()]
     generation = {"num_beams": args.beam, "max_new_tokens": args.max_new_tokens, "truncate": args.truncate}
+    if plan.directions is not None:
+        return _run_directions(args, plan, systems, generation, log)
     ev = evaluate(systems, plan.testsets, metrics=plan.metrics, spm=args.spm, comet=plan.comet,
                   baseline=args.baseline, groups=plan.groups, ratios=plan.ratios, generation=generation,
                   batch_size=args.batch_size, cache_dir=plan.out / "cache", log=log,
                   progress=not args.quiet and sys.stderr.isatty())
     options = {k: v for k, v in vars(args).items() if k != "func"}
+    options["tgt_lang"] = args.tgt_lang or "eng_Latn"  # the default, recorded as before --directions
     info = run_info(args.device, options=options, testset=args.testset,
                     systems={s.label: s.identity for s in systems}, generation=generation,
                     testsets={ts.name: ts.identity for ts in plan.testsets},
@@ -198,4 +239,28 @@ def run(args) -> None:
     written = write_results(plan.out, ev.report, segments=ev.segments(), run=info)
     for metric in ev.report.metrics:  # the main tables on stdout
         print(f"{metric_name(metric)}\n{ev.report.table(metric)}\n")
+    log(f"wrote {', '.join(sorted(written))} to {plan.out}")
+
+
+def _run_directions(args, plan: Plan, systems, generation: dict, log) -> None:
+    from ..evaluate.any_to_any import evaluate_directions
+    from ..evaluate.provenance import run_info
+    from ..evaluate.report import metric_name
+    from ..evaluate.writer import write_directions_results
+
+    ev = evaluate_directions(systems, plan.directions, plan.testsets, languages=plan.langs or None, hubs=plan.hubs,
+                             metrics=plan.metrics, spm=args.spm, comet=plan.comet, baseline=args.baseline,
+                             ratios=plan.ratios, generation=generation, batch_size=args.batch_size,
+                             cache_dir=plan.out / "cache", log=log, progress=not args.quiet and sys.stderr.isatty())
+    options = {k: v for k, v in vars(args).items() if k != "func"}
+    info = run_info(args.device, options=options, testset=args.testset,
+                    systems={s.label: s.identity for s in systems}, generation=generation,
+                    directions=[d.name for d in plan.directions], hubs=plan.hubs,
+                    testsets={ts.name: ts.identity for ts in ev.testsets}, signatures=ev.signatures,
+                    comet=ev.comet, translation=ev.translation, language_identifier=ev.report.identifier)
+    written = write_directions_results(plan.out, ev.report, segments=ev.segments(), run=info)
+    for metric in ev.report.metrics:  # the class averages on stdout; the matrices are in results.md
+        print(f"{metric_name(metric)} by class\n{ev.report.class_table(metric)}\n")
+    if ev.report.off_target:
+        print(f"Off-target rate by class\n{ev.report.off_target_class_table()}\n")
     log(f"wrote {', '.join(sorted(written))} to {plan.out}")

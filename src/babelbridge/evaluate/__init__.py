@@ -1,6 +1,6 @@
 """Evaluation (DESIGN.md layer 6): sacrebleu chrF++/BLEU/spBLEU, COMET in its own Python,
 source-blind floors, paired bootstrap against a baseline, a translation cache, and reports
-(markdown, CSV, JSON, charts).
+(markdown, CSV, JSON, charts); any-to-any directions as matrices with off-target rates.
 
 Names are imported on first use: the CLI reads constants from submodules while it validates
 arguments, and that must not import torch (a typo fails in a fraction of a second).
@@ -14,6 +14,9 @@ _WHERE = {
     "build_report": "report", "Evaluation": "runner", "System": "runner", "evaluate": "runner",
     "score_all": "runner", "translate_all": "runner", "TestSet": "testsets", "load_testsets": "testsets",
     "parse_testset": "testsets", "testsets_from_corpus": "testsets", "write_results": "writer",
+    "Direction": "any_to_any", "DirectionsReport": "any_to_any", "build_directions_report": "any_to_any",
+    "evaluate_directions": "any_to_any", "parse_directions": "any_to_any", "score_directions": "any_to_any",
+    "load_direction_testsets": "testsets", "write_directions_results": "writer",
 }
 __all__ = sorted(_WHERE)
 

@@ -175,3 +175,71 @@ def load_testsets(spec: TestSetSpec | str, langs: Sequence[str], tgt_lang: str =
     if wrong:
         raise InputError(f"--testset {spec.text} translates into {', '.join(wrong)}, not --tgt-lang {tgt_lang}")
     return sets
+
+
+# ---- any-to-any: one test set per direction -----------------------------------------------------
+
+def load_direction_testsets(spec: TestSetSpec | str, directions: Sequence[tuple[str, str]],
+                            limit: int | None = None) -> list[TestSet]:
+    """One TestSet per (source, target) direction (already normalised codes), named "src-tgt".
+
+    Multi-way test sets are read per direction: the Bible pairs the two versions' verses of the
+    test books (each direction keeps the verses both versions have), FLORES-200 the two
+    languages' files line by line. A TSV needs {src} and {tgt} in its path for more than one
+    direction (tsv:test.{src}-{tgt}.tsv); a JSONL file is read once and grouped by the
+    "src_lang"/"tgt_lang" of its lines (no "tgt_lang": English). The identity of a direction
+    is the one the one-target evaluation gives it, so both share cached translations.
+    """
+    spec = parse_testset(spec) if isinstance(spec, str) else spec
+    directions = [tuple(d) for d in directions]
+    if not directions:
+        raise InputError("an any-to-any evaluation needs at least one direction")
+    if spec.kind == "jsonl":
+        return _jsonl_directions(spec, directions, limit)
+    if spec.kind == "bible":
+        from ..data.bible import bible_version
+        from ..data.errors import DataError
+
+        for code in dict.fromkeys(c for d in directions for c in d):
+            try:
+                bible_version(code)
+            except DataError as err:
+                raise InputError(f"test set {spec.origin}: {err}") from None
+    path = str(spec.path) if spec.path is not None else None
+    if spec.kind == "tsv":
+        if "{lang}" in path:
+            raise InputError(f"--testset {spec.text}: with --directions a TSV path names both languages: "
+                             f"put {{src}} and {{tgt}} in it (tsv:test.{{src}}-{{tgt}}.tsv), not {{lang}}")
+        if len(directions) > 1 and not ("{src}" in path and "{tgt}" in path):
+            raise InputError(f"--testset {spec.text} is one file, so one direction, but --directions names "
+                             f"{len(directions)}; put {{src}} and {{tgt}} in the path (tsv:test.{{src}}-{{tgt}}.tsv) "
+                             f"for one file per direction")
+    sets = []
+    for src, tgt in directions:
+        entry = {"format": spec.kind, "src_lang": src, "tgt_lang": tgt, "limit": limit}
+        if path is not None:
+            entry["path"] = path.replace("{src}", src).replace("{tgt}", tgt)
+        if spec.split is not None:
+            entry["split"] = spec.split
+        corpus = read_corpus(CorpusSpec.from_dict(entry))
+        origin = spec.origin.replace("{src}", src).replace("{tgt}", tgt)
+        if not corpus.pairs:
+            raise InputError(f"test set {origin}: no {src}-{tgt} pairs")
+        sets.append(TestSet(src, tgt, tuple(p.src for p in corpus.pairs[:limit]),
+                            tuple(p.tgt for p in corpus.pairs[:limit]), origin, limit, name=f"{src}-{tgt}",
+                            empty_skipped=corpus.report.empty_skipped if corpus.report else 0))
+    return sets
+
+
+def _jsonl_directions(spec: TestSetSpec, directions: list[tuple[str, str]], limit: int | None) -> list[TestSet]:
+    corpus = read_corpus(CorpusSpec("jsonl", spec.path, src_lang=None, tgt_lang="eng_Latn"))
+    have: dict[tuple[str, str], list] = {}
+    for p in corpus.pairs:
+        have.setdefault((p.src_lang, p.tgt_lang), []).append(p)
+    missing = [f"{s}-{t}" for s, t in directions if (s, t) not in have]
+    if missing:
+        raise InputError(f"test set {spec.origin} has no {', '.join(missing)} pairs; it has: "
+                         f"{', '.join(f'{s}-{t}' for s, t in have) or 'none'}")
+    skipped = corpus.report.empty_skipped if corpus.report else 0
+    return [TestSet(s, t, tuple(p.src for p in have[s, t][:limit]), tuple(p.tgt for p in have[s, t][:limit]),
+                    spec.origin, limit, name=f"{s}-{t}", empty_skipped=skipped) for s, t in directions]

@@ -51,3 +51,28 @@ def write_results(out_dir: str | os.PathLike, report: Report, *, segments: Mappi
     if run is not None:
         written["run.json"] = write_json(out / "run.json", dict(run))
     return written
+
+
+def matrix_filename(metric: str | None) -> str:
+    """matrix_<metric>.csv (chrf++ -> matrix_chrfpp.csv); matrix_off_target.csv for None."""
+    if metric is None:
+        return "matrix_off_target.csv"
+    return "matrix_" + chart_filename(metric).removeprefix("chart_").removesuffix(".png") + ".csv"
+
+
+def write_directions_results(out_dir: str | os.PathLike, report, *, segments: Mapping | None = None,
+                             run: Mapping | None = None) -> dict[str, Path]:
+    """An any-to-any report (any_to_any.DirectionsReport): results.md/.csv/.json as write_results,
+    plus one wide CSV per metric (matrix_<metric>.csv: system, source, one column per target)
+    and matrix_off_target.csv. No charts: the matrices are the picture."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    written = {"results.md": _write(out / "results.md", report.markdown()),
+               "results.csv": _write(out / "results.csv", report.csv_text()),
+               "results.json": write_json(out / "results.json", {**report.to_dict(), "segments": segments or {}})}
+    for metric in [*report.metrics, *([None] if report.off_target else [])]:
+        name = matrix_filename(metric)
+        written[name] = _write(out / name, report.matrix_csv(metric))
+    if run is not None:
+        written["run.json"] = write_json(out / "run.json", dict(run))
+    return written
