@@ -169,9 +169,14 @@ class Bridge(nn.Module):
     def refuse_pmp(self, aux_texts, aux_lang) -> None:
         """PMP options on a bridge that does not read the source in its prompt: a clear error."""
         if (aux_texts is not None or aux_lang is not None) and not self.supports_pmp:
-            from .registry import METHODS  # the registry imports every bridge, this module included
-
-            methods = ", ".join(m for m, cls in METHODS.items() if cls.supports_pmp)
+            # The methods that take PMP, from the subclasses (the registry imports this module).
+            found, todo = [], [Bridge]
+            while todo:
+                cls = todo.pop(0)
+                todo += cls.__subclasses__()
+                if cls.supports_pmp and getattr(cls, "method", None) and cls.method not in found:
+                    found.append(cls.method)
+            methods = ", ".join(found)
             raise InputError(f"aux_texts/aux_lang: PMP needs a bridge that reads the source in its prompt: "
                              f"{methods}; this is a {self.method} bridge")
 
