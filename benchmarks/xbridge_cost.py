@@ -41,7 +41,6 @@ import os
 import shlex
 import statistics
 import sys
-import threading
 import time
 import warnings
 from collections import defaultdict
@@ -49,6 +48,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from decode_speed import PeakMemory  # noqa: E402 (the same peak-memory probe as the decode benchmark)
 
 PRESETS = {
     # The pocket sizes: NLLB-200-distilled-600M and SmolLM2-135M, random weights.
@@ -121,46 +122,6 @@ def sync(device):
         import torch
 
         torch.cuda.synchronize()
-
-
-class PeakMemory:
-    """Peak memory of a block: CUDA's allocator statistics, or sampled RSS on the CPU."""
-
-    def __init__(self, device):
-        self.device = device
-
-    def __enter__(self):
-        import torch
-
-        if self.device.type == "cuda":
-            sync(self.device)
-            torch.cuda.reset_peak_memory_stats()
-            self.before = torch.cuda.memory_allocated()
-        else:
-            import psutil
-
-            self._process, self._stop = psutil.Process(), threading.Event()
-            self.before = self.peak = self._process.memory_info().rss
-            self._thread = threading.Thread(target=self._sample, daemon=True)
-            self._thread.start()
-        return self
-
-    def _sample(self):
-        while not self._stop.wait(0.002):
-            self.peak = max(self.peak, self._process.memory_info().rss)
-
-    def __exit__(self, *exc):
-        import torch
-
-        if self.device.type == "cuda":
-            sync(self.device)
-            self.peak = torch.cuda.max_memory_allocated()
-        else:
-            self._stop.set()
-            self._thread.join()
-            self.peak = max(self.peak, self._process.memory_info().rss)
-        self.result = {"before_mib": round(self.before / 2**20, 1), "peak_mib": round(self.peak / 2**20, 1),
-                       "delta_mib": round((self.peak - self.before) / 2**20, 1)}
 
 
 class Pieces:

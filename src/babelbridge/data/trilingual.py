@@ -21,7 +21,6 @@ import hashlib
 import json
 import os
 import shutil
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +28,7 @@ from typing import Any, Callable, Mapping, Sequence
 
 from ..languages import UnknownLanguageError, normalize_language
 from ..pairs import TranslationPair
+from ..textio import atomic_output
 from .errors import DataError
 from .export import write_pairs
 
@@ -184,17 +184,8 @@ class PartialStore:
                                 f"delete {self.dir} to start over")
             return True
         self.dir.mkdir(parents=True)
-        fd, tmp = tempfile.mkstemp(dir=self.dir, prefix=f".{ARGS_FILE}.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                json.dump(arguments, f, ensure_ascii=False, indent=1, sort_keys=True)
-                f.write("\n")
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, args_path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        with atomic_output(args_path) as f:
+            f.write(json.dumps(arguments, ensure_ascii=False, indent=1, sort_keys=True) + "\n")
         return False
 
     def path(self, lang: str) -> Path:

@@ -107,7 +107,7 @@ class XBridgeBridge(Bridge):
         training): (inputs_embeds, attention_mask, labels: the answer's ids, -100 elsewhere)."""
         before, after = self.prompt_parts()
         embed = self.decoder.embed
-        device = embed(torch.tensor([0])).device
+        device = self.decoder.model.get_input_embeddings().weight.device
         head = embed(torch.tensor(before, device=device))
         boundary = self.encoder_mapping.end_boundary.to(head.dtype)[None]
         rows, labels = [], []
