@@ -174,7 +174,7 @@ def test_jsonl_with_src_lang_on_every_line_needs_no_src_lang_option(cli, checkpo
 
 
 @pytest.mark.parametrize("existing", [False, True])
-def test_failure_midway_leaves_no_output_and_no_temporary_file(cli, checkpoint, tmp_path, monkeypatch, existing):
+def test_failure_midway_leaves_no_output_only_the_finished_chunks(cli, checkpoint, tmp_path, monkeypatch, existing):
     path, ref = checkpoint
     src = write_lines(tmp_path / "in.txt", SENTENCES * 2)  # 24 sources; --batch-size 1: chunks of 8
     out = tmp_path / "out.txt"
@@ -194,9 +194,13 @@ def test_failure_midway_leaves_no_output_and_no_temporary_file(cli, checkpoint, 
     with pytest.raises(RuntimeError, match="device lost"):
         cli("--bridge", path, "--src-lang", "de", "--input", src, "--output", out,
             "--batch-size", "1", "--max-new-tokens", MNT)
-    assert calls == [8, 8]  # the first chunk was translated (and streamed to the temporary file)
-    expected = ["in.txt", "out.txt"] if existing else ["in.txt"]
+    assert calls == [8, 8]  # the first chunk was translated (and saved for a resumed run)
+    expected = ["in.txt", "out.txt", "out.txt.partial"] if existing else ["in.txt", "out.txt.partial"]
     assert sorted(p.name for p in tmp_path.iterdir()) == expected
+    assert sorted(p.name for p in (tmp_path / "out.txt.partial").iterdir()) == ["part-0.jsonl", "state.json"]
+    saved = [json.loads(line) for line in (tmp_path / "out.txt.partial" / "part-0.jsonl").read_text().splitlines()]
+    assert [s["chunk"] for s in saved] == [0]
+    assert saved[0]["lines"] == one_by_one(ref, SENTENCES[:8])
     if existing:
         assert out.read_text() == "previous translation\n"
 
@@ -349,8 +353,9 @@ def test_over_long_source_fails_before_translating_unless_truncate(cli, checkpoi
     code, _, err = cli("--bridge", path, "--src-lang", "de", "--input", src, "--output", out, "--max-new-tokens", MNT)
     assert code == 2
     assert err == (f"babelbridge translate: error: {src} line 2 (362 tokens) over the bridge's limit of 256 "
-                   f"source tokens; shorten them or pass --truncate\n")
-    assert calls == [] and not out.exists()
+                   f"source tokens; shorten them or pass --truncate; or pass --skip-bad-lines to skip such lines "
+                   f"(each becomes an empty output line)\n")
+    assert calls == [] and sorted(p.name for p in tmp_path.iterdir()) == ["in.txt"]  # no output, no partial dir
     code, _, err = cli("--bridge", path, "--src-lang", "de", "--input", src, "--output", out,
                        "--max-new-tokens", MNT, "--truncate")
     assert code == 0, err

@@ -12,6 +12,10 @@
 Only plain format keeps blank lines: in TSV and JSONL an empty source is an error naming
 every offending line, raised while reading, i.e. before any model is loaded.
 
+Big files are read one line at a time (`iter_lines`, `parse_record`): a line that cannot be
+read (invalid UTF-8, bad JSON, an empty source) comes back as a `BadLine` saying why, so the
+caller decides whether the file fails or the line is skipped.
+
 Line breaks inside a translation (and tabs, in TSV) are written as spaces, so that one input
 line is always one output line; JSONL escapes them instead and keeps them.
 
@@ -56,6 +60,21 @@ class Record:
     data: Any = None
 
 
+@dataclass(frozen=True)
+class BadLine:
+    """An input line that cannot be translated.
+
+    kind: "utf8", "empty" (no source), "invalid" (not a usable JSONL object), or a caller's own
+    ("src_lang", "aux", "long"); reason: why, without the line number (skip reports);
+    problem: the same as the error message has always said it ("line 3 is not valid JSON ...").
+    """
+
+    line: int
+    kind: str
+    reason: str
+    problem: str = ""
+
+
 def detect_format(path: str | os.PathLike, explicit: str | None = None) -> str:
     """The explicit --format if given, else from the extension: .tsv, .jsonl, else plain."""
     if explicit is not None:
@@ -91,12 +110,34 @@ def read_lines(path: str | os.PathLike) -> list[str]:
     return split_lines(text)
 
 
+def iter_lines(path: str | os.PathLike) -> Iterator[str | BadLine]:
+    """read_lines, one line at a time (memory: one line): each line's text, or a BadLine where
+    it is not valid UTF-8. Lines end where a text-mode file ends them (\\n, \\r\\n or \\r), so
+    line N here is line N of read_lines; a leading BOM is dropped."""
+    n = 0
+    with open(path, "rb") as f:
+        for raw in f:  # binary iteration splits on \n only
+            if raw.endswith(b"\n"):
+                raw = raw[:-1]
+            if raw.endswith(b"\r"):
+                raw = raw[:-1]
+            for piece in raw.split(b"\r"):  # a lone \r ends a line in text mode too
+                n += 1
+                try:
+                    yield piece.decode("utf-8-sig" if n == 1 else "utf-8")
+                except UnicodeDecodeError as err:
+                    yield BadLine(n, "utf8", f"not valid UTF-8 ({err.reason}); save the file as UTF-8",
+                                  f"line {n} is not valid UTF-8 ({err.reason}); save the file as UTF-8")
+
+
 def _numbers(lines: list[int], limit: int = 20) -> str:
     shown = ", ".join(map(str, lines[:limit]))
     return shown + (f" ... ({len(lines)} in all)" if len(lines) > limit else "")
 
 
-def _raise_problems(where: str, fmt: str, empty: list[int], problems: list[str]) -> None:
+def raise_problems(where: str, fmt: str, empty: list[int], problems: list[str], hint: str = "") -> None:
+    """One InputError for all of a file's bad lines (nothing when there are none): the empty
+    sources by line number, then the first five other problems."""
     messages = []
     if empty:
         what = {"tsv": "in column 1", "jsonl": 'in "src"/"text"'}.get(fmt, "")
@@ -106,62 +147,80 @@ def _raise_problems(where: str, fmt: str, empty: list[int], problems: list[str])
     if len(problems) > 5:
         messages.append(f"... {len(problems) - 5} more problem(s)")
     if messages:
-        raise InputError(f"{where}: " + "; ".join(messages))
+        raise InputError(f"{where}: " + "; ".join(messages) + hint)
+
+
+def parse_record(n: int, line: str, fmt: str) -> Record | BadLine:
+    """Line n (1-based) of a plain, tsv or jsonl input: its Record, or a BadLine saying why not."""
+    if fmt == "plain":
+        return Record(n, line if line.strip() else None)
+    if fmt == "tsv":
+        columns = line.split("\t")
+        if not columns[0].strip():
+            return BadLine(n, "empty", "empty source in column 1")
+        return Record(n, columns[0], data=columns)
+    if fmt != "jsonl":
+        raise InputError(f"unknown format {fmt!r}; accepted: {', '.join(FORMATS)}")
+    if not line.strip():
+        return BadLine(n, "empty", "empty line")
+
+    def bad(reason: str, problem: str) -> BadLine:
+        return BadLine(n, "invalid", reason, problem)
+
+    try:
+        obj = json.loads(line)
+    except json.JSONDecodeError as err:
+        why = f"not valid JSON ({err.msg} at column {err.colno})"
+        return bad(why, f"line {n} is {why}")
+    if not isinstance(obj, dict):
+        why = f"a JSON {type(obj).__name__}, not an object with \"src\""
+        return bad(why, f"line {n} is {why}")
+    key = "src" if "src" in obj else "text" if "text" in obj else None
+    if key is None:
+        why = f'no "src" (or "text") key; keys: {", ".join(obj) or "none"}'
+        return bad(why, f"line {n} has {why}")
+    src = obj[key]
+    if not isinstance(src, str):
+        why = f'"{key}" must be a string, not {type(src).__name__}'
+        return bad(why, f"line {n}: {why}")
+    if not src.strip():
+        return BadLine(n, "empty", f'empty source in "{key}"')
+    lang = obj.get("src_lang")
+    if lang is not None:
+        if not isinstance(lang, str):
+            why = f'"src_lang" must be a string, not {type(lang).__name__}'
+            return bad(why, f"line {n}: {why}")
+        try:
+            lang = normalize_language(lang)
+        except UnknownLanguageError as err:
+            return bad(f'"src_lang": {err}', f'line {n}: "src_lang": {err}')
+    return Record(n, src, lang, obj)
 
 
 def parse_plain(lines: list[str]) -> list[Record]:
-    return [Record(n, line if line.strip() else None) for n, line in enumerate(lines, 1)]
+    return [parse_record(n, line, "plain") for n, line in enumerate(lines, 1)]
+
+
+def _parse_all(lines: list[str], fmt: str, where: str) -> list[Record]:
+    records, empty, problems = [], [], []
+    for n, line in enumerate(lines, 1):
+        got = parse_record(n, line, fmt)
+        if isinstance(got, Record):
+            records.append(got)
+        elif got.kind == "empty":
+            empty.append(n)
+        else:
+            problems.append(got.problem)
+    raise_problems(where, fmt, empty, problems)
+    return records
 
 
 def parse_tsv(lines: list[str], where: str = "input") -> list[Record]:
-    records, empty = [], []
-    for n, line in enumerate(lines, 1):
-        columns = line.split("\t")
-        if not columns[0].strip():
-            empty.append(n)
-        records.append(Record(n, columns[0], data=columns))
-    _raise_problems(where, "tsv", empty, [])
-    return records
+    return _parse_all(lines, "tsv", where)
 
 
 def parse_jsonl(lines: list[str], where: str = "input") -> list[Record]:
-    records, empty, problems = [], [], []
-    for n, line in enumerate(lines, 1):
-        if not line.strip():
-            empty.append(n)
-            continue
-        try:
-            obj = json.loads(line)
-        except json.JSONDecodeError as err:
-            problems.append(f"line {n} is not valid JSON ({err.msg} at column {err.colno})")
-            continue
-        if not isinstance(obj, dict):
-            problems.append(f"line {n} is a JSON {type(obj).__name__}, not an object with \"src\"")
-            continue
-        key = "src" if "src" in obj else "text" if "text" in obj else None
-        if key is None:
-            problems.append(f'line {n} has no "src" (or "text") key; keys: {", ".join(obj) or "none"}')
-            continue
-        src = obj[key]
-        if not isinstance(src, str):
-            problems.append(f'line {n}: "{key}" must be a string, not {type(src).__name__}')
-            continue
-        if not src.strip():
-            empty.append(n)
-            continue
-        lang = obj.get("src_lang")
-        if lang is not None:
-            if not isinstance(lang, str):
-                problems.append(f'line {n}: "src_lang" must be a string, not {type(lang).__name__}')
-                continue
-            try:
-                lang = normalize_language(lang)
-            except UnknownLanguageError as err:
-                problems.append(f'line {n}: "src_lang": {err}')
-                continue
-        records.append(Record(n, src, lang, obj))
-    _raise_problems(where, "jsonl", empty, problems)
-    return records
+    return _parse_all(lines, "jsonl", where)
 
 
 def parse(lines: list[str], fmt: str, where: str = "input") -> list[Record]:

@@ -27,8 +27,10 @@ EPILOG = f"""examples:
   curl -s localhost:8080/v1/translate -H 'Content-Type: application/json' \\
        -d '{{"texts": ["Guten Morgen.", "Wie geht es dir?"], "source_lang": "de"}}'
 
-endpoints: POST /v1/translate, GET /v1/languages, GET /health, GET /metrics (?format=prometheus).
-With an API key, every endpoint but /health needs 'Authorization: Bearer KEY' (or 'X-API-Key: KEY').
+endpoints: POST /v1/translate, GET /v1/languages, GET /health, GET /metrics (?format=prometheus),
+and the LibreTranslate API (POST /translate, POST /detect, GET /languages) for its clients.
+With an API key, every endpoint but /health needs 'Authorization: Bearer KEY' (or 'X-API-Key: KEY');
+LibreTranslate's take it as their api_key parameter too, and its /languages needs none.
 Requests arriving within --batch-window-ms that share languages and options run as one batch.
 On Ctrl-C / SIGTERM the server stops accepting, then finishes the requests it has."""
 
@@ -109,7 +111,9 @@ def build_app(args):
     """Validate, load the bridge, and return the FastAPI app (what `run` serves; tests call it)."""
     limits, batch, api_key = settings(args)
     path = resolve_bridge_path(args.bridge)
-    missing = [m for m in ("fastapi", "uvicorn") if importlib.util.find_spec(m) is None]
+    # python-multipart: Starlette reads forms with it (LibreTranslate clients send forms)
+    packages = {"fastapi": "fastapi", "uvicorn": "uvicorn", "python_multipart": "python-multipart"}
+    missing = [name for module, name in packages.items() if importlib.util.find_spec(module) is None]
     if missing:
         raise BabelBridgeError(f"babelbridge serve needs {' and '.join(missing)}: pip install 'babelbridge[serve]'")
     check_device(args.device)

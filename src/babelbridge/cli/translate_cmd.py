@@ -5,6 +5,13 @@ its lines, the output directory, the numbers) is checked before torch is importe
 is loaded: a typo fails in a fraction of a second, not after a minute of loading. This module
 therefore imports nothing heavy at the top; torch, the bridges and tqdm are imported in run()
 once the arguments have passed.
+
+An --input file is translated in bulk (bulk.BulkRun): read in chunks of CHUNK_BATCHES *
+--batch-size lines, each chunk's output lines appended to <output>.partial/ (fsynced) as it is
+done, so memory does not grow with the file and a killed run continues where it stopped when
+the same command is run again. Under `accelerate launch` chunk k goes to process k % N and
+process 0 writes the output. Before anything is written, a first pass over the file (no model)
+checks every line, and a second (the tokenizer only) every source's length.
 """
 
 from __future__ import annotations
@@ -15,13 +22,21 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Iterable, Iterator
 
+from ..bulk import BulkRun, Shard
 from ..errors import BabelBridgeError, CheckpointError, InputError
 from .checks import DTYPES, check_device, check_device_name, check_language, check_positive  # noqa: F401 (eval, serve use them)
 from ..pretrained import BUILTIN_BRIDGES, CHECKPOINT_FILES, resolve_bridge_path  # noqa: F401 (eval, serve, demo use them)
-from ..textio import FORMATS, Record, detect_format, format_record, parse_plain, read_records, split_lines
+from ..textio import (FORMATS, BadLine, Record, detect_format, format_record, iter_lines, parse_plain, parse_record,
+                      raise_problems, split_lines)
 
-CHUNK_BATCHES = 8  # sentences per Bridge.translate call = CHUNK_BATCHES * --batch-size
+# Lines per chunk of an --input file = CHUNK_BATCHES * --batch-size: one Bridge.translate call per
+# source language (length-sorted batches inside), one fsync, one progress step. A few batches
+# keep the sorting useful and a kill costs at most that much work.
+CHUNK_BATCHES = 8
+# What a file's bad-line error adds: the other way out.
+SKIP_HINT = "; or pass --skip-bad-lines to skip such lines (each becomes an empty output line)"
 # The methods whose bridges take LMT's PMP options (Bridge.supports_pmp), repeated here because
 # importing the bridges imports torch; tests/test_pmp.py keeps the two equal.
 PMP_METHODS = ("prompted", "lora")
@@ -46,8 +61,21 @@ input and output:
            for that line; the output object is the input object plus "translation"
   Empty sources in tsv/jsonl files are an error that names their lines. Line breaks (and
   tabs, in tsv) inside a translation are written as spaces: one input line, one output line.
-  The output file appears only once every line is translated; a failure leaves no output
-  file (an existing one is left as it was).
+
+bulk translation (--input): every line is checked before anything is written (a bad line
+  names itself and nothing is translated); --skip-bad-lines instead skips bad lines (empty
+  source, malformed jsonl, invalid UTF-8, no "src_lang", no auxiliary sentence, over the source
+  limit), writes an empty output line for each (line N of the output stays line N of the
+  input) and lists them on stderr at the end. The file is read in chunks (8 x --batch-size
+  lines); each finished chunk is saved in OUTPUT.partial/, so after a kill or a crash the same
+  command continues where it stopped (another command or a changed input is refused: delete
+  OUTPUT.partial/ to start over). OUTPUT appears only once every line is translated; until
+  then an existing OUTPUT is left as it was. A progress bar (sentences/s, ETA) shows on a
+  terminal, or with --progress.
+  Several processes share the file: chunk k goes to process k % N and process 0 writes
+  OUTPUT, line for line what one process writes (greedy decoding); a killed run resumes too:
+  accelerate launch --num_processes 4 -m babelbridge.cli.main translate --bridge B --src-lang de \\
+      --device cuda --input big.txt --output big.en.txt
 
 PMP (LMT's Parallel Multilingual Prompting; prompted and lora bridges): the prompt also holds
 the source's sentence in an auxiliary language (--aux-lang; default: a related high-resource
@@ -91,7 +119,8 @@ def add_parser(sub) -> None:
                         "\"translations\" object (default: %(default)s)")
     p.add_argument("--input", metavar="FILE", help="translate this file instead of TEXT/stdin (needs --output)")
     p.add_argument("--output", metavar="FILE",
-                   help="where to write the translated --input (written completely or not at all)")
+                   help="where to write the translated --input (written completely or not at all; progress is "
+                        "kept in FILE.partial/ until then, and the same command resumes from it)")
     p.add_argument("--format", choices=FORMATS,
                    help="format of --input and --output (default: from the input's extension: "
                         ".tsv, .jsonl, else plain)")
@@ -103,6 +132,10 @@ def add_parser(sub) -> None:
                    help="longest translation, in LLM tokens (default: %(default)s)")
     p.add_argument("--truncate", action="store_true",
                    help="cut sources longer than the bridge's source limit instead of failing")
+    p.add_argument("--skip-bad-lines", action="store_true",
+                   help="--input: skip the lines that cannot be translated (empty source, malformed jsonl, invalid "
+                        "UTF-8, over the source limit, ...) instead of failing: each becomes an empty output line, "
+                        "and they are listed on stderr")
     p.add_argument("--pmp", choices=PMP_MODES,
                    help="LMT's parallel multilingual prompting (prompted/lora bridges): oracle takes each source's "
                         "auxiliary sentence from the input (tsv column 2 or --aux-column, jsonl \"aux\"); self lets "
@@ -117,11 +150,32 @@ def add_parser(sub) -> None:
     p.add_argument("--device", default="cpu", help="cpu, cuda, cuda:1, mps, ... (default: %(default)s)")
     p.add_argument("--dtype", default="float32", choices=DTYPES,
                    help="dtype of the backbones (default: %(default)s)")
-    p.add_argument("--quiet", "-q", action="store_true", help="no progress bar or summary on stderr")
+    shown = p.add_mutually_exclusive_group()
+    shown.add_argument("--quiet", "-q", action="store_true",
+                       help="no progress bar or summary on stderr (skipped lines are still listed)")
+    shown.add_argument("--progress", action="store_true",
+                       help="show the progress bar of an --input file even when stderr is not a terminal")
     p.set_defaults(func=run)
 
 
 # ---- validation (light: no torch) -------------------------------------------------------------
+
+
+def _lines(numbers: list[int], limit: int = 20) -> str:
+    return ", ".join(map(str, numbers[:limit])) + (f" ... ({len(numbers)} in all)" if len(numbers) > limit else "")
+
+
+@dataclass
+class InputScan:
+    """What the first pass over an --input file found (streamed: memory does not grow with the
+    file, except for the bad lines kept for the report)."""
+
+    path: Path
+    lines: int = 0
+    sources: int = 0  # lines to translate: not blank, not bad
+    src_langs: list[str] = field(default_factory=list)  # the source languages met, in order
+    bad: dict[int, BadLine] = field(default_factory=dict)  # skipped lines (--skip-bad-lines), by line number
+    chunk_sources: list[int] = field(default_factory=list)  # sources per chunk (the progress bar)
 
 
 @dataclass
@@ -131,7 +185,7 @@ class Job:
     bridge: Path
     src_lang: str | None
     tgt_lang: str | list[str]  # a list: several target languages
-    records: list[Record]
+    records: list[Record]  # TEXT and stdin; an --input file is read again chunk by chunk (scan)
     where: str  # how to name a record's position in messages, e.g. "line" or "TEXT"
     output: Path | None = None  # None: stdout
     fmt: str = "plain"
@@ -139,7 +193,14 @@ class Job:
     pmp: str | None = None  # "oracle" | "self": LMT's PMP
     aux_langs: dict[tuple[str, str], str] = field(default_factory=dict)  # (source, target) -> auxiliary language
     aux_notes: list[str] = field(default_factory=list)  # how each auxiliary language was chosen (stderr)
-    aux_texts: list[str | None] | None = None  # --pmp oracle: one per record (None: a record without source)
+    aux_column: int = 2  # --pmp oracle, tsv: the column (1-based) holding the auxiliary sentence
+    scan: InputScan | None = None  # an --input file
+    skip_bad_lines: bool = False
+    batch_size: int = 16
+
+    @property
+    def chunk_lines(self) -> int:
+        return CHUNK_BATCHES * self.batch_size
 
 
 def validate(args) -> Job:
@@ -161,6 +222,11 @@ def validate(args) -> Job:
         raise InputError("--input needs --output FILE")
     if args.input is None and args.format is not None:
         raise InputError("--format applies to --input files; TEXT and stdin are one source per line")
+    if args.input is None and args.skip_bad_lines:
+        raise InputError("--skip-bad-lines applies to --input files (TEXT and stdin sources are all translated)")
+    if args.input is None and world_size() > 1:
+        raise InputError(f"{world_size()} processes (WORLD_SIZE) share an --input file between them; TEXT and "
+                         f"stdin are translated by one process")
     jsonl_input = args.input is not None and detect_format(args.input, args.format) == "jsonl"
     if src_lang is None and not jsonl_input:
         raise InputError("--src-lang is required (e.g. --src-lang deu_Latn); only jsonl input whose lines "
@@ -169,7 +235,8 @@ def validate(args) -> Job:
     bridge = resolve_bridge_path(args.bridge)
     check_pmp_options(args, bridge)
     generation = {"num_beams": args.beam, "max_new_tokens": args.max_new_tokens, "truncate": args.truncate}
-    job = Job(bridge, src_lang, tgt_lang, [], "line", generation=generation, pmp=args.pmp)
+    job = Job(bridge, src_lang, tgt_lang, [], "line", generation=generation, pmp=args.pmp,
+              aux_column=args.aux_column or 2, skip_bad_lines=args.skip_bad_lines, batch_size=args.batch_size)
 
     if args.input is not None:
         source, output = Path(args.input), Path(args.output)
@@ -184,27 +251,118 @@ def validate(args) -> Job:
         if output.exists() and output.resolve() == source.resolve():
             raise InputError(f"--output {output} is the --input file; write the translation elsewhere")
         job.output, job.fmt, job.where = output, detect_format(source, args.format), f"{source} line"
-        job.records = read_records(source, job.fmt)
-    elif args.texts:
-        empty = [i for i, t in enumerate(args.texts, 1) if not t.strip()]
-        if empty:
-            raise InputError(f"TEXT argument {', '.join(map(str, empty))} is empty")
-        job.records, job.where = [Record(i, t) for i, t in enumerate(args.texts, 1)], "TEXT argument"
+        job.scan = scan_input(job, source)
+        src_langs = job.scan.src_langs
     else:
-        if sys.stdin.isatty() and not args.quiet:
-            print("reading sources from stdin, one per line (end with Ctrl-D)", file=sys.stderr)
-        job.records, job.where = parse_plain(split_lines(sys.stdin.read())), "stdin line"
+        if args.texts:
+            empty = [i for i, t in enumerate(args.texts, 1) if not t.strip()]
+            if empty:
+                raise InputError(f"TEXT argument {', '.join(map(str, empty))} is empty")
+            job.records, job.where = [Record(i, t) for i, t in enumerate(args.texts, 1)], "TEXT argument"
+        else:
+            if sys.stdin.isatty() and not args.quiet:
+                print("reading sources from stdin, one per line (end with Ctrl-D)", file=sys.stderr)
+            job.records, job.where = parse_plain(split_lines(sys.stdin.read())), "stdin line"
+        src_langs = list(dict.fromkeys(r.src_lang or src_lang for r in job.records if r.src is not None))
 
-    if src_lang is None:
-        missing = [r.line for r in job.records if r.src is not None and r.src_lang is None]
-        if missing:
-            shown = ", ".join(map(str, missing[:20])) + (" ..." if len(missing) > 20 else "")
-            raise InputError(f"--src-lang is required: {job.where} {shown} has no \"src_lang\"")
     if job.pmp is not None:
-        if job.pmp == "oracle":
-            job.aux_texts = oracle_auxiliaries(job, args.aux_column or 2)
-        choose_aux_langs(job, aux_lang, tgt_langs)
+        choose_aux_langs(job, aux_lang, tgt_langs, src_langs)
     return job
+
+
+def world_size() -> int:
+    """How many processes `accelerate launch` (or torchrun) started: WORLD_SIZE, else 1."""
+    value = os.environ.get("WORLD_SIZE", "1")
+    try:
+        return max(int(value), 1)
+    except ValueError:
+        raise InputError(f"WORLD_SIZE={value!r} is not a number of processes") from None
+
+
+def record_aux(job: Job, record: Record) -> str | None:
+    """--pmp oracle: the record's auxiliary sentence (tsv column aux_column, jsonl "aux"), or None."""
+    if record.src is None:
+        return None
+    if job.fmt == "tsv":
+        aux = record.data[job.aux_column - 1] if len(record.data) >= job.aux_column else None
+    else:
+        aux = record.data.get("aux")
+        aux = aux if isinstance(aux, str) else None
+    return aux if aux is not None and aux.strip() else None
+
+
+def check_record(job: Job, record: Record | BadLine) -> Record | BadLine:
+    """What the command needs of a parsed line beyond its format: a source language, and the
+    auxiliary sentence of --pmp oracle."""
+    if isinstance(record, BadLine) or record.src is None:
+        return record
+    if record.src_lang is None and job.src_lang is None:
+        return BadLine(record.line, "src_lang", 'no "src_lang" (and no --src-lang)')
+    if job.pmp == "oracle" and record_aux(job, record) is None:
+        where = f"column {job.aux_column}" if job.fmt == "tsv" else 'a non-empty "aux" string'
+        return BadLine(record.line, "aux", f"no auxiliary sentence ({where})")
+    return record
+
+
+def read_input(job: Job) -> Iterator[str | BadLine]:
+    """The --input file's lines, streamed (tests wrap this to count what is read)."""
+    return iter_lines(job.scan.path)
+
+
+def parsed(job: Job, lines: Iterable[str | BadLine], first: int = 1) -> Iterator[Record | BadLine]:
+    """Each line as a Record (blank plain lines too), or a BadLine: the format's checks, then the
+    command's (check_record). Lines found bad before (scan.bad) stay bad."""
+    for n, line in enumerate(lines, first):
+        if isinstance(line, BadLine):
+            yield line
+        elif n in job.scan.bad:
+            yield job.scan.bad[n]
+        else:
+            yield check_record(job, parse_record(n, line, job.fmt))
+
+
+def scan_input(job: Job, path: Path) -> InputScan:
+    """The first pass (no model): every line parsed and checked, sources counted per chunk.
+    A bad line is an error naming it (and every other), unless --skip-bad-lines."""
+    scan = job.scan = InputScan(path)
+    langs: dict[str, None] = {}
+    for item in parsed(job, read_input(job)):
+        n = item.line
+        if (n - 1) % job.chunk_lines == 0:
+            scan.chunk_sources.append(0)
+        scan.lines = n
+        if isinstance(item, BadLine):
+            scan.bad[n] = item
+        elif item.src is not None:
+            scan.sources += 1
+            scan.chunk_sources[-1] += 1
+            langs.setdefault(item.src_lang or job.src_lang)
+    scan.src_langs = list(langs)
+    if scan.bad and not job.skip_bad_lines:
+        raise_bad_lines(job, list(scan.bad.values()))
+    return scan
+
+
+def raise_bad_lines(job: Job, bad: list[BadLine]) -> None:
+    """An --input file's bad lines as one error, in the order of the checks: UTF-8, the format,
+    the source language, the auxiliary sentence."""
+    by_kind: dict[str, list[BadLine]] = {}
+    for b in bad:
+        by_kind.setdefault(b.kind, []).append(b)
+    path = job.scan.path
+    if "utf8" in by_kind:
+        raise InputError(f"{path} {by_kind['utf8'][0].problem}{SKIP_HINT}")
+    if "empty" in by_kind or "invalid" in by_kind:
+        raise_problems(str(path), job.fmt, [b.line for b in by_kind.get("empty", [])],
+                       [b.problem for b in by_kind.get("invalid", [])], SKIP_HINT)
+    if "src_lang" in by_kind:
+        raise InputError(f"--src-lang is required: {job.where} {_lines([b.line for b in by_kind['src_lang']])} "
+                         f"has no \"src_lang\"{SKIP_HINT}")
+    if "aux" in by_kind:
+        where = f"column {job.aux_column}" if job.fmt == "tsv" else 'a non-empty "aux" string'
+        raise InputError(f"--pmp oracle: {job.where} {_lines([b.line for b in by_kind['aux']])} has no auxiliary "
+                         f"sentence ({where}); every line needs one{SKIP_HINT}")
+    raise AssertionError(f"unexpected bad lines: {sorted(by_kind)}")
 
 
 def check_pmp_options(args, bridge: Path) -> None:
@@ -246,33 +404,11 @@ def check_pmp_options(args, bridge: Path) -> None:
                              f"(--pmp self lets the bridge write them)")
 
 
-def oracle_auxiliaries(job: Job, column: int) -> list[str | None]:
-    """--pmp oracle: each record's auxiliary sentence (tsv column `column`, 1-based; jsonl "aux"),
-    or an InputError naming every line without one."""
-    texts: list[str | None] = []
-    missing: list[int] = []
-    for r in job.records:
-        if job.fmt == "tsv":
-            aux = r.data[column - 1] if len(r.data) >= column else None
-        else:
-            aux = r.data.get("aux")
-            aux = aux if isinstance(aux, str) else None
-        if aux is None or not aux.strip():
-            missing.append(r.line)
-        texts.append(aux)
-    if missing:
-        shown = ", ".join(map(str, missing[:20])) + (f" ... ({len(missing)} in all)" if len(missing) > 20 else "")
-        where = f"column {column}" if job.fmt == "tsv" else 'a non-empty "aux" string'
-        raise InputError(f"--pmp oracle: {job.where} {shown} has no auxiliary sentence ({where}); every line needs one")
-    return texts
-
-
-def choose_aux_langs(job: Job, aux_lang: str | None, tgt_langs: list[str]) -> None:
+def choose_aux_langs(job: Job, aux_lang: str | None, tgt_langs: list[str], sources: list[str]) -> None:
     """job.aux_langs for every (source, target) direction of the job: --aux-lang, else
     pmp_auxiliary's choice (one language for --pmp oracle: the input's column holds one)."""
     from ..languages.auxiliary import pmp_auxiliary
 
-    sources = list(dict.fromkeys(r.src_lang or job.src_lang for r in job.records if r.src is not None))
     for src in sources:
         for tgt in tgt_langs:
             if aux_lang is not None:
@@ -303,27 +439,42 @@ def load(path: Path, device: str, dtype: str):
     return bridges.load_bridge(path, device=device, dtype=dtype)
 
 
-def check_source_lengths(bridge, job: Job) -> None:
-    """Fail before translating when a source is over the bridge's token limit (without --truncate).
-
-    Mirrors FrozenEncoder.tokenize's limit; skipped for bridges without that encoder interface.
-    """
+def source_limit(bridge, job: Job) -> int | None:
+    """The bridge's source limit in tokens, or None: --truncate, or a bridge without
+    FrozenEncoder's interface (mirrors FrozenEncoder.tokenize's limit)."""
     encoder = getattr(bridge, "encoder", None)
     if job.generation.get("truncate") or not hasattr(encoder, "token_ids") or not hasattr(encoder, "max_length"):
-        return
+        return None
     configured = getattr(bridge.config, "max_source_tokens", None)
-    limit = min(configured or encoder.max_length, encoder.max_length)
+    return min(configured or encoder.max_length, encoder.max_length)
+
+
+def check_source_lengths(bridge, job: Job) -> None:
+    """Before translating, every source over the bridge's token limit (without --truncate): an
+    error naming them, or with --skip-bad-lines bad lines. An --input file is read once more
+    for this (the tokenizer only)."""
+    limit = source_limit(bridge, job)
+    if limit is None:
+        return
+    records = job.records if job.scan is None else parsed(job, read_input(job))
     too_long = []
-    for r in job.records:
-        if r.src is not None:
-            n = len(encoder.token_ids(r.src, r.src_lang or job.src_lang))
+    for r in records:
+        if isinstance(r, Record) and r.src is not None:
+            n = len(bridge.encoder.token_ids(r.src, r.src_lang or job.src_lang))
             if n > limit:
                 too_long.append((r.line, n))
-    if too_long:
-        shown = ", ".join(f"{line} ({n} tokens)" for line, n in too_long[:10])
-        more = f" and {len(too_long) - 10} more" if len(too_long) > 10 else ""
-        raise InputError(f"{job.where} {shown}{more} over the bridge's limit of {limit} source tokens; "
-                         f"shorten them or pass --truncate")
+    if not too_long:
+        return
+    if job.scan is not None and job.skip_bad_lines:
+        for line, n in too_long:
+            job.scan.bad[line] = BadLine(line, "long", f"{n} tokens, over the bridge's limit of {limit} source tokens")
+            job.scan.sources -= 1
+            job.scan.chunk_sources[(line - 1) // job.chunk_lines] -= 1
+        return
+    shown = ", ".join(f"{line} ({n} tokens)" for line, n in too_long[:10])
+    more = f" and {len(too_long) - 10} more" if len(too_long) > 10 else ""
+    raise InputError(f"{job.where} {shown}{more} over the bridge's limit of {limit} source tokens; "
+                     f"shorten them or pass --truncate" + (SKIP_HINT if job.scan is not None else ""))
 
 
 def translate_records(bridge, records: list[Record], src_lang: str | None, tgt_lang: str | list[str], *,
@@ -403,10 +554,12 @@ def run(args) -> None:
     if not args.quiet:
         for note in job.aux_notes:  # --pmp without --aux-lang: the auxiliary language chosen
             print(note, file=sys.stderr)
-    started = time.perf_counter()
-    n_sources = sum(r.src is not None for r in job.records)
-    quiet = args.quiet or not sys.stderr.isatty()
+    if job.scan is not None:
+        run_file(job, args)
+        return
 
+    # TEXT and stdin: in memory, translations to stdout as they come.
+    n_sources = sum(r.src is not None for r in job.records)
     if n_sources == 0:  # nothing to translate: no model to load
         bridge = None
     else:
@@ -414,30 +567,121 @@ def run(args) -> None:
         bridge = load(job.bridge, args.device, args.dtype)
         check_source_lengths(bridge, job)
     options = dict(batch_size=args.batch_size, generation=job.generation)
+    if job.pmp is not None:  # self only: oracle needs a file's column
+        options.update(aux_langs=job.aux_langs)
+
+    def emit(record, translation):
+        print(format_record(record, translation, "plain"), file=sys.stdout, flush=True)
+
+    try:
+        translate_records(bridge, job.records, job.src_lang, job.tgt_lang, emit=emit, **options)
+    except BrokenPipeError:  # e.g. `| head`: the reader is gone; stop quietly
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+
+
+# ---- an --input file: bulk, resumable, sharded --------------------------------------------------
+
+
+def process_shard(device: str) -> tuple[Shard, str]:
+    """This process's share of the chunks, and its device: under `accelerate launch` (WORLD_SIZE
+    > 1) from accelerate's PartialState, each process on its own GPU for --device cuda."""
+    if world_size() == 1:
+        return Shard(), device
+    from datetime import timedelta
+
+    from accelerate import PartialState
+
+    # cpu=True: gloo between CPU processes (without it accelerate looks for an accelerator and, on
+    # a CPU, quietly makes each process a world of one). The barrier before the merge waits for
+    # the slowest process; torch's default timeout (10 or 30 minutes) would end a run whose
+    # shards finish further apart than that.
+    state = PartialState(cpu=device.split(":")[0] == "cpu", timeout=timedelta(hours=24))
+    if state.num_processes != world_size():
+        raise InputError(f"WORLD_SIZE is {world_size()} but accelerate set up {state.num_processes} process(es) "
+                         f"for --device {device}; start the processes with `accelerate launch`")
+    if device == "cuda" and state.device.type == "cuda":
+        device = str(state.device)
+    return Shard(state.process_index, state.num_processes, state.wait_for_everyone), device
+
+
+def bulk_state(job: Job, args) -> dict:
+    """What decides the output file, kept in <output>.partial/state.json: a resumed run must
+    match it. Not the device, the bar or the paths: moving the input or the checkpoint (same
+    bytes) or another GPU still resumes."""
+    from ..evaluate.cache import checkpoint_identity, file_sha256
+
+    path = job.scan.path
+    oracle_tsv = job.pmp == "oracle" and job.fmt == "tsv"
+    return {"command": "translate",
+            "arguments": {"bridge_sha256": checkpoint_identity(job.bridge)["sha256"], "dtype": args.dtype,
+                          "src_lang": job.src_lang, "tgt_lang": job.tgt_lang, "format": job.fmt,
+                          "batch_size": job.batch_size, "generation": job.generation, "pmp": job.pmp,
+                          "aux_langs": {f"{s}->{t}": a for (s, t), a in job.aux_langs.items()},
+                          "aux_column": job.aux_column if oracle_tsv else None,
+                          "skip_bad_lines": job.skip_bad_lines},
+            "input": {"size": path.stat().st_size, "sha256": file_sha256(path), "lines": job.scan.lines}}
+
+
+def translate_chunk(bridge, job: Job, chunk: int, lines: list, progress=None) -> list[str]:
+    """The output lines of one chunk of the input (chunk k starts at line k * chunk_lines + 1):
+    each line's output record, an empty line for a blank plain line or a skipped bad line."""
+    first = chunk * job.chunk_lines + 1
+    out = [""] * len(lines)
+    records = []
+    for item in parsed(job, lines, first):
+        if isinstance(item, BadLine):
+            if item.line not in job.scan.bad:
+                raise InputError(f"{job.where} {item.line} changed while it was being translated "
+                                 f"({item.reason}); run the command again")
+            continue
+        records.append(item)
+
+    def emit(record, translation):
+        out[record.line - first] = format_record(record, translation, job.fmt)
+
+    options = dict(batch_size=job.batch_size, generation=job.generation)
     if job.pmp is not None:
-        options.update(aux_langs=job.aux_langs, aux_texts=job.aux_texts)
+        options.update(aux_langs=job.aux_langs)
+        if job.pmp == "oracle":
+            options.update(aux_texts=[record_aux(job, r) for r in records])
+    translate_records(bridge, records, job.src_lang, job.tgt_lang, emit=emit, progress=progress, **options)
+    return out
 
-    if job.output is None:
-        def emit(record, translation):
-            print(format_record(record, translation, "plain"), file=sys.stdout, flush=True)
 
-        try:
-            translate_records(bridge, job.records, job.src_lang, job.tgt_lang, emit=emit, **options)
-        except BrokenPipeError:  # e.g. `| head`: the reader is gone; stop quietly
-            devnull = os.open(os.devnull, os.O_WRONLY)
-            os.dup2(devnull, sys.stdout.fileno())
-        return
-
+def run_file(job: Job, args) -> None:
+    """Translate an --input file chunk by chunk into <output>.partial/, then write <output>."""
     from tqdm import tqdm
 
-    from ..textio import atomic_output
-
-    with atomic_output(job.output) as f, tqdm(total=n_sources, unit="sent", desc="translating",
-                                              file=sys.stderr, disable=quiet, dynamic_ncols=True) as bar:
-        def emit(record, translation):
-            f.write(format_record(record, translation, job.fmt) + "\n")
-
-        translate_records(bridge, job.records, job.src_lang, job.tgt_lang, emit=emit, progress=bar, **options)
+    started = time.perf_counter()
+    scan = job.scan
+    shard, device = process_shard(args.device)
+    lead = shard.rank == 0  # the process that reports (and writes the output)
+    run = BulkRun(job.output, bulk_state(job, args), job.chunk_lines, shard, command="babelbridge translate")
+    run.check()  # another command's progress is refused before a model is loaded
+    bridge = None
+    if scan.sources:
+        check_device(device)
+        bridge = load(job.bridge, device, args.dtype)
+        check_source_lengths(bridge, job)  # the last check: nothing is written before it passes
+    done = run.open()
+    n_chunks = len(scan.chunk_sources)
+    if done and lead and not args.quiet:
+        print(f"resuming from {run.dir}: {len(done)} of {n_chunks} chunk(s) already translated", file=sys.stderr)
+    mine = [k for k in range(n_chunks) if shard.owns(k)]
+    show = lead and not args.quiet and (args.progress or sys.stderr.isatty())
+    with tqdm(total=sum(scan.chunk_sources[k] for k in mine), initial=sum(scan.chunk_sources[k] for k in mine
+                                                                           if k in done),
+              unit="sent", desc="translating", file=sys.stderr, disable=not show, dynamic_ncols=True) as bar:
+        for k, lines in run.chunks(read_input(job)):
+            run.save(k, translate_chunk(bridge, job, k, lines, bar))
+    run.finish()
+    if not lead:
+        return
+    if scan.bad:  # listed even with --quiet: these lines have no translation
+        print(f"skipped {len(scan.bad)} bad line(s) of {scan.path} (each written as an empty line):", file=sys.stderr)
+        for line in sorted(scan.bad):
+            print(f"  line {line}: {scan.bad[line].reason}", file=sys.stderr)
     if not args.quiet:
-        print(f"translated {n_sources} source(s) to {job.output} in {time.perf_counter() - started:.1f} s",
-              file=sys.stderr)
+        print(f"translated {scan.sources} source(s) to {job.output} in {time.perf_counter() - started:.1f} s"
+              + (f" ({shard.world} processes)" if shard.world > 1 else ""), file=sys.stderr)

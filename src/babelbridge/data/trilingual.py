@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
+from ..bulk import partial_dir  # <out>.partial/, where translate keeps its progress too
 from ..languages import UnknownLanguageError, normalize_language
 from ..pairs import TranslationPair
 from ..textio import atomic_output
@@ -35,12 +36,6 @@ from .export import write_pairs
 ENGLISH = "eng_Latn"
 ARGS_FILE = "args.json"
 Translate = Callable[[list[str], str], list[str]]
-
-
-def partial_dir(out: str | os.PathLike) -> Path:
-    """Where the progress of a run writing `out` is kept: ``<out>.partial/`` next to it."""
-    out = Path(out)
-    return out.with_name(out.name + ".partial")
 
 
 @dataclass(frozen=True)

@@ -5,16 +5,17 @@
     GET  /v1/languages   the codes accepted as source and target
     GET  /health         liveness and the model's identity (no API key needed: load balancers)
     GET  /metrics        JSON (or ?format=prometheus): requests by status, latency, batch sizes
+    POST /translate, POST /detect, GET /languages: the LibreTranslate API (libretranslate.py)
 
-Every error is JSON, {"error": {"type", "message", ...}}, never a traceback. Startup starts
-the model worker; shutdown (after uvicorn has stopped accepting connections and finished the
-open ones) lets it finish everything queued before it stops.
+Every error is JSON, {"error": {"type", "message", ...}} (on LibreTranslate's routes its
+{"error": "..."}), never a traceback. Startup starts the model worker; shutdown (after uvicorn
+has stopped accepting connections and finished the open ones) lets it finish everything
+queued before it stops.
 """
 
 from __future__ import annotations
 
 import asyncio
-import hmac
 from contextlib import asynccontextmanager
 
 from fastapi import Depends, FastAPI, Request
@@ -24,9 +25,12 @@ from starlette.exceptions import HTTPException
 
 from ..errors import InputError
 from ..languages import all_languages
+from .auth import header_key, key_matches
 from .batcher import Batcher
 from .engine import BridgeEngine
 from .errors import RequestError, ServeError
+from .libretranslate import PATHS as LIBRE_PATHS
+from .libretranslate import libretranslate_router
 from .limits import BatchConfig, ServeLimits
 from .metrics import Metrics, prometheus_text
 from .middleware import BodyLimit, RecordMetrics
@@ -50,18 +54,16 @@ def create_app(engine: BridgeEngine, *, model: str, limits: ServeLimits | None =
             await asyncio.to_thread(app.state.batcher.close)
 
     app = FastAPI(title="babelbridge", summary="Translate with a babelbridge bridge", lifespan=lifespan)
-    app.add_middleware(BodyLimit, max_bytes=limits.max_body_bytes)
-    app.add_middleware(RecordMetrics, metrics=metrics)  # outermost: it also counts the 413s above
+    app.add_middleware(BodyLimit, max_bytes=limits.max_body_bytes, plain_paths=LIBRE_PATHS)
+    # outermost: it also counts the 413s above
+    app.add_middleware(RecordMetrics, metrics=metrics, timed_paths=("/v1/translate", "/translate"))
     app.state.metrics = metrics
     _add_error_handlers(app)
 
     async def require_key(request: Request) -> None:
         if api_key is None:
             return
-        header = request.headers.get("authorization", "")
-        given = header[7:].strip() if header[:7].lower() == "bearer " else request.headers.get("x-api-key")
-        # compare_digest: the time taken does not tell an attacker how much of the key was right.
-        if given is None or not hmac.compare_digest(given.encode(), api_key.encode()):
+        if not key_matches(header_key(request.headers), api_key):
             raise ServeError(401, "unauthorized", "missing or wrong API key; accepted: the header "
                              "'Authorization: Bearer KEY' or 'X-API-Key: KEY'")
 
@@ -135,6 +137,7 @@ def create_app(engine: BridgeEngine, *, model: str, limits: ServeLimits | None =
             return PlainTextResponse(prometheus_text(snapshot), media_type="text/plain; version=0.0.4")
         return snapshot
 
+    app.include_router(libretranslate_router(limits, api_key))
     return app
 
 
@@ -177,7 +180,9 @@ def _add_error_handlers(app: FastAPI) -> None:
         kinds = {404: "not_found", 405: "method_not_allowed", 413: "body_too_large"}
         message = err.detail if err.status_code == 413 else (
             f"{request.method} {request.url.path}: {err.detail}; accepted: POST /v1/translate, GET /v1/languages, "
-            "GET /health, GET /metrics")
+            "GET /health, GET /metrics, and LibreTranslate's POST /translate, POST /detect, GET /languages")
+        if request.url.path in LIBRE_PATHS:
+            return JSONResponse({"error": message}, status_code=err.status_code, headers=err.headers)
         return _error(err.status_code, kinds.get(err.status_code, "http_error"), message, headers=err.headers)
 
 

@@ -30,7 +30,7 @@ class Metrics:
         self._lock = threading.Lock()
         self.started = time.time()
         self.requests: Counter[tuple[str, int]] = Counter()  # (path, status) -> count
-        self.latency_ms: deque[float] = deque(maxlen=WINDOW)  # successful /v1/translate only
+        self.latency_ms: deque[float] = deque(maxlen=WINDOW)  # successful translations only
         self.queue_ms: deque[float] = deque(maxlen=WINDOW)   # time from queued to generate start
         self.batches = 0
         self.batch_texts = 0

@@ -15,10 +15,11 @@ class BodyLimit:
 
     A declared Content-Length is refused at once; a chunked body is counted as it arrives and
     refused at the first byte over (raised inside the app, where the error handlers answer it).
+    On plain_paths (LibreTranslate's) the body is that API's {"error": "message"}.
     """
 
-    def __init__(self, app, max_bytes: int):
-        self.app, self.max_bytes = app, max_bytes
+    def __init__(self, app, max_bytes: int, plain_paths: tuple[str, ...] = ()):
+        self.app, self.max_bytes, self.plain_paths = app, max_bytes, plain_paths
 
     def _message(self, size: str) -> str:
         return f"request body is {size}; accepted: at most {self.max_bytes} bytes"
@@ -28,8 +29,9 @@ class BodyLimit:
             return await self.app(scope, receive, send)
         declared = dict(scope["headers"]).get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            body = json.dumps({"error": {"type": "body_too_large",
-                                         "message": self._message(f"{int(declared)} bytes")}}).encode()
+            message = self._message(f"{int(declared)} bytes")
+            error = message if scope["path"] in self.plain_paths else {"type": "body_too_large", "message": message}
+            body = json.dumps({"error": error}).encode()
             await send({"type": "http.response.start", "status": 413,
                         "headers": [(b"content-type", b"application/json"),
                                     (b"content-length", str(len(body)).encode()), (b"connection", b"close")]})
@@ -52,8 +54,8 @@ class BodyLimit:
 class RecordMetrics:
     """Counts every response by route and status; times successful translations."""
 
-    def __init__(self, app, metrics: Metrics, timed_path: str = "/v1/translate"):
-        self.app, self.metrics, self.timed_path = app, metrics, timed_path
+    def __init__(self, app, metrics: Metrics, timed_paths: tuple[str, ...] = ("/v1/translate",)):
+        self.app, self.metrics, self.timed_paths = app, metrics, timed_paths
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
@@ -72,5 +74,5 @@ class RecordMetrics:
             # The route's template, never the raw path: random 404 paths must not grow the counters.
             route = scope.get("route")
             path = getattr(route, "path", None) or "other"
-            seconds = time.perf_counter() - started if path == self.timed_path and status == 200 else None
+            seconds = time.perf_counter() - started if path in self.timed_paths and status == 200 else None
             self.metrics.record_request(path, status, seconds)
