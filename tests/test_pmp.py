@@ -17,7 +17,7 @@ from babelbridge.backbones import load_decoder, load_encoder
 from babelbridge.bridges import METHODS, TranslationPair, build_bridge, save_bridge, save_prompted_baseline
 from babelbridge.bridges.prompted.config import PMP_TEMPLATE
 from babelbridge.cli import main as cli_main
-from babelbridge.cli import translate_cmd
+from babelbridge.cli import checks
 from babelbridge.errors import BabelBridgeError, InputError
 from babelbridge.languages.auxiliary import pmp_auxiliary
 from babelbridge.textio import one_line
@@ -265,7 +265,7 @@ def test_a_bridge_that_does_not_read_the_source_in_its_prompt_refuses_pmp():
         hca.translate(TEXTS, "de", aux_lang="nl")
     with pytest.raises(InputError, match=message):
         hca.translate_multi(TEXTS, "de", ["en"], aux_texts=AUX, aux_lang="nl")
-    assert {m for m, cls in METHODS.items() if cls.supports_pmp} == set(translate_cmd.PMP_METHODS)
+    assert {m for m, cls in METHODS.items() if cls.supports_pmp} == set(checks.PMP_METHODS)
 
 
 # ---- the CLI ---------------------------------------------------------------------------------------------
