@@ -20,7 +20,7 @@ import io
 from ..evaluate.any_to_any import ENGLISH
 from ..evaluate.report import metric_name
 from ..evaluate.repetition import output_stats
-from .report import BuiltReport, _f, _table, training_section
+from .report import BuiltReport, _f, _table, head_section, time_section, training_section
 
 MAIN_CLASSES = ("X->En", "En->X", "X->Y")
 
@@ -129,19 +129,7 @@ def _output_section(ev) -> tuple[list[str], dict]:
 def build(spec, ev, summaries: dict, *, run: dict | None = None, translation_seconds: dict | None = None,
           pending: dict[str, str] | None = None, data: dict | None = None) -> BuiltReport:
     report = ev.report
-    out = [f"# {report.title}", ""]
-    if spec.quick:
-        out += ["**Quick version** (`--quick`): fewer training steps and test segments than the full "
-                "experiment; a smoke test of the pipeline, not a result.", ""]
-    if run and run.get("argv"):
-        out += ["Made with (the last invocation; each trained system's exact run config is "
-                "runs/<system>/config.yaml):", "", "    " + " ".join(run["argv"]), ""]
-    out += [*report.notes, ""]
-    out += ["Systems:", ""] + [f"- **{s.name}**: {s.describe}" + (f" (PMP at inference: {s.pmp})" if s.pmp else "")
-                               for s in spec.systems.values()] + [""]
-    if pending:
-        out += ["**Not trained yet**, so not in the tables below (the same command trains them; "
-                "`--systems NAME` trains one):", ""] + [f"- {name}: {text}" for name, text in pending.items()] + [""]
+    out = head_section(spec, report.title, report.notes, run, pending)
     out += _data_section(spec, data or {})
     for m in report.metrics:
         out += _score_section(report, m) + _pooled_section(report, m)
@@ -152,12 +140,8 @@ def build(spec, ev, summaries: dict, *, run: dict | None = None, translation_sec
     if paper:
         out += ["## The paper's figures", ""] + [f"- {k}: {v}" for k, v in paper.items()] + [""]
     out += training_section(spec, summaries)
-    per_system = {name: sum((translation_seconds or {}).get(name, {}).values()) for name in spec.systems}
-    train_minutes = sum(t.seconds or 0.0 for t in summaries.values()) / 60
-    out += ["## Time", "", f"Training: {train_minutes:.1f} min in all. Translating every direction: "
-            f"{sum(per_system.values()) / 60:.1f} min in all; "
-            + ", ".join(f"{n} {v / 60:.1f}" for n, v in per_system.items()) + " min. Summed over sessions; "
-            "machine and versions of the last: eval/run.json.", ""]
+    time_lines, per_system, train_minutes = time_section(spec, summaries, translation_seconds)
+    out += time_lines
     averages = {s: {m: {c: {w: report.average(s, m, c, w) for w in ("score", "floor", "gap")}
                         for c in _classes(report)} for m in report.metrics} for s in report.systems}
     off_target = {s: {c: report.off_target_average(s, c) for c in _classes(report)} for s in report.systems}
