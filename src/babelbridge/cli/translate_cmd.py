@@ -39,7 +39,7 @@ CHUNK_BATCHES = 8
 SKIP_HINT = "; or pass --skip-bad-lines to skip such lines (each becomes an empty output line)"
 # The methods whose bridges take LMT's PMP options (Bridge.supports_pmp), repeated here because
 # importing the bridges imports torch; tests/test_pmp.py keeps the two equal.
-PMP_METHODS = ("prompted", "lora")
+PMP_METHODS = ("prompted", "lora", "crosslora")
 PMP_MODES = ("oracle", "self")
 
 EPILOG = """examples:
