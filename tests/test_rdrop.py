@@ -103,10 +103,10 @@ def test_a_bridge_without_dropout_or_answer_logits_is_refused(tmp_path):
         return Trainer(bridge, PAIRS, TrainConfig(output_dir=str(tmp_path / "run"), global_batch_size=4,
                                                   micro_batch_size=2, rdrop_alpha=alpha))
 
-    with pytest.raises(BabelBridgeError, match=r"^train.rdrop_alpha 0.1: R-Drop compares two passes with different "
-                                               r"dropout masks, and this crosslora bridge's trainable part has no "
-                                               r"dropout \(both passes would be identical\); give it a dropout above 0 "
-                                               r"\(bridge.dropout for lora and crosslora\) or set train.rdrop_alpha to 0$"):
+    message = (r"^train.rdrop_alpha 0.1: R-Drop compares two passes with different dropout masks, and this "
+               r"crosslora bridge's trainable part has no dropout \(both passes would be identical\); give it a "
+               r"dropout above 0 \(bridge.dropout for lora and crosslora\) or set train.rdrop_alpha to 0$")
+    with pytest.raises(BabelBridgeError, match=message):
         trainer(crosslora(dropout=0.0))
     trainer(crosslora(dropout=0.0), alpha=0)  # off: nothing to refuse
     torch.manual_seed(0)

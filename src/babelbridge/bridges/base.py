@@ -104,7 +104,8 @@ class Bridge(nn.Module):
         return rdrop_loss(logits[:rows], logits[rows:], labels[:rows], alpha)
 
     def has_dropout(self) -> bool:
-        """Whether the trainable part drops anything in training mode (the frozen backbones never do)."""
+        """Whether the trainable part has a dropout module (p > 0) active in training mode (the frozen
+        backbones never drop anything)."""
         was_training = self.training
         self.train(True)
         try:

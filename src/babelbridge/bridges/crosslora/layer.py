@@ -119,7 +119,10 @@ class CrossLoRALinear(nn.Module):
     peft initialises a LoRA pair. A batch whose rows share one A (B) expert multiplies by that
     slice (the fast path: the same matmuls as plain LoRA); a mixed batch gathers each row's
     slice and multiplies row by row (bmm). No weights are merged, so any mix of directions runs
-    in one batch. An expert a batch does not route to gets no gradient signal: its grad slice is zero.
+    in one batch. An expert no row of a batch routes to gets a zero gradient slice (not None: the
+    experts are one tensor), so Adam's momentum and weight decay still move it a little, as they
+    would any weight with a zero gradient; batches that mix the directions (the paper's 32 pairs
+    over 10) use every expert anyway.
     """
 
     def __init__(self, base_layer: nn.Linear, router: StaticRouter, *, r: int, alpha: float, dropout: float):

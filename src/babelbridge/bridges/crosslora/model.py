@@ -30,6 +30,7 @@ from torch import nn
 from ...backbones import FrozenDecoder
 from ...errors import BabelBridgeError
 from ...languages import UnknownLanguageError, normalize_language
+from ..base import TranslationPair
 from ..lora.inject import linear_names
 from ..prompted import PromptedBridge
 from ..prompted.model import per_row
@@ -67,7 +68,7 @@ class CrossLoRABridge(PromptedBridge):
         return self
 
     # ---- routing ----------------------------------------------------------------------------------
-    def check_pairs(self, pairs: Sequence) -> None:
+    def check_pairs(self, pairs: Sequence[TranslationPair]) -> None:
         """Every pair's languages must have experts: refused before the first step, all named at once."""
         outside = Counter()
         for pair in pairs:
@@ -87,7 +88,7 @@ class CrossLoRABridge(PromptedBridge):
         return Routing(batch["expert_a"], batch["expert_b"])
 
     # ---- training -------------------------------------------------------------------------------
-    def collate(self, pairs: Sequence) -> dict[str, torch.Tensor]:
+    def collate(self, pairs: Sequence[TranslationPair]) -> dict[str, torch.Tensor]:
         """The prompted bridge's rows, and each row's experts (the static router, eq. 5)."""
         routing = self.router.route([p.src_lang for p in pairs], [p.tgt_lang for p in pairs])
         return {**super().collate(pairs), "expert_a": routing.expert_a, "expert_b": routing.expert_b}

@@ -9,7 +9,7 @@ eval and serve take it like any trained bridge. `collate` and `loss` work too (t
 validation loss), and LoRABridge (bridges/lora) inherits the prompt, the loss and generation.
 
 LMT's Parallel Multilingual Prompting (PMP) lives here, so every bridge built on this one
-(LoRA, later CrossLoRA) has it: the prompt may hold the source's parallel sentence in an
+(LoRA, CrossLoRA) has it: the prompt may hold the source's parallel sentence in an
 auxiliary language (config.pmp_template). Training (config.pmp): a pair's pivot/pivot_lang is
 that sentence. Inference, per translate() call:
 
