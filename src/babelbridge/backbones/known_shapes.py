@@ -39,6 +39,13 @@ KNOWN_SHAPES: dict[str, dict] = {
         num_attention_heads=32, num_key_value_heads=8, max_position_embeddings=8192, rope_theta=500000.0,
         rms_norm_eps=1e-5, tie_word_embeddings=False, hidden_act="silu", bos_token_id=128000, eos_token_id=128001,
     ),
+    # CrossLoRA's LLMs (its paper: LLaMA-3-8B-Instruct and Qwen2.5-7B-Instruct): the base model's
+    # shape, with the instruct model's end of turn <|eot_id|> as eos.
+    "meta-llama/Meta-Llama-3-8B-Instruct": dict(
+        model_type="llama", vocab_size=128256, hidden_size=4096, intermediate_size=14336, num_hidden_layers=32,
+        num_attention_heads=32, num_key_value_heads=8, max_position_embeddings=8192, rope_theta=500000.0,
+        rms_norm_eps=1e-5, tie_word_embeddings=False, hidden_act="silu", bos_token_id=128000, eos_token_id=128009,
+    ),
     "HuggingFaceTB/SmolLM2-135M-Instruct": dict(
         model_type="llama", vocab_size=49152, hidden_size=576, intermediate_size=1536,
         num_hidden_layers=30, num_attention_heads=9, num_key_value_heads=3,
