@@ -249,7 +249,7 @@ def load_decoder(spec: str | BackboneSpec, *, dtype: str = "float32", device: st
         from .known_shapes import architecture_config
         from .tiny import CHAT_TEMPLATE, IM_END, IM_START, byte_tokenizer
 
-        with torch.device("meta" if device == "meta" else "cpu"):
+        with torch.device(device):  # built where it runs: no CPU copy of a 7B model first
             model = AutoModelForCausalLM.from_config(architecture_config(spec))
         tokenizer = byte_tokenizer([IM_START, IM_END])
         tokenizer.eos_token, tokenizer.chat_template = IM_END, CHAT_TEMPLATE
