@@ -98,8 +98,8 @@ SIZES = {
         "lora": Setup(None, SMOL, None, {"r": 16}, "SmolLM2-135M, LoRA r 16 on every projection (unmerged)"),
     },
 }
-# Methods named but not built: a row that says so, never a number.
-TODO = {"crosslora": "TODO: CrossLoRA is not built yet (no bridges/crosslora), nothing measured; once it is, "
+# Methods whose rows are not written yet: a row that says so, never a number.
+TODO = {"crosslora": "TODO: CrossLoRA's row is not written yet (bridges/crosslora exists), nothing measured; to measure it, "
                      "add its Setup to SIZES (LLaMA-3-8B-Instruct, per-language LoRA experts) and it runs as lora does"}
 METHODS = ("hca", "xbridge", "llink", "lora", "crosslora")
 LABELS = {"hca": "HCA", "xbridge": "XBridge", "llink": "LLINK", "lora": "LLM + LoRA", "crosslora": "CrossLoRA"}

@@ -45,7 +45,7 @@ def test_one_method_on_tiny_models_gives_both_systems_and_their_ratio(bench, mon
         assert plain["decode_ratio"] is None and plain["label"] == "LLM alone (prompted)"
         assert "ratio >= 0.9" in report["goal_notes"][f"hca_batch_{b}"]
     assert report["goal_notes"]["hca_batch_1"].endswith("judged on a GPU at paper sizes only")
-    assert rows["crosslora", "bridge", None]["status"].startswith("TODO: CrossLoRA is not built yet")
+    assert rows["crosslora", "bridge", None]["status"].startswith("TODO: CrossLoRA's row is not written yet")
     [train, todo] = report["training"]
     assert train["status"] == "ok" and train["batch"] == 2 and train["trainable_parameters"] > 0
     assert train["target_tokens"] > 0 and train["step_s"] > 0 and len(train["samples_s"]) == 2

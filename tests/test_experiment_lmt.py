@@ -103,7 +103,6 @@ def test_any_to_any_experiment_with_downsampling_and_pmp_twins(tmp_path, db, cap
     assert report["training_data"]["p100"]["english_repeat_mean"] == 3.0
     assert (report["training_data"]["p25"]["x_en"], report["training_data"]["p25"]["en_x"]) == (6, 24)
     assert report["training_data"]["pmp"]["with_auxiliary"] == 48
-    chrf = results["averages"] if "averages" in results else None
     for system in ("p25", "pmp-o", "llm"):
         for cls in ("X->En", "En->X"):
             cell = report["averages"][system]["chrf++"][cls]
@@ -111,7 +110,6 @@ def test_any_to_any_experiment_with_downsampling_and_pmp_twins(tmp_path, db, cap
                       if (cls == "X->En") == n.endswith(EN)]
             assert cell["score"] == pytest.approx(sum(s["score"] for s in scores) / 3)
             assert cell["gap"] == pytest.approx(cell["score"] - cell["floor"])
-    assert chrf is None or chrf  # results.json's own layout is any_to_any's (tested there)
     assert set(report["pooled"]["X->En"]["chrf++"]) == {"p25", "pmp", "pmp-o", "pmp-s", "llm"}
     assert report["outputs"]["p100"]["X->En"]["segments"] == 12
     text = (out / "report.md").read_text()
