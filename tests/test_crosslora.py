@@ -5,60 +5,26 @@ beams, the trainer, checkpoints, resume, the expert-merging ablations and the er
 R-Drop, the trainer option the paper trains CrossLoRA with, is tested in tests/test_rdrop.py.
 """
 
-import json
-from pathlib import Path
-
 import pytest
 import torch
-import torch.nn.functional as F
-from safetensors.torch import load_file
 
 from babelbridge.backbones import load_decoder
-from babelbridge.bridges import CrossLoRABridge, TranslationPair, build_bridge, load_bridge, save_bridge
-from babelbridge.cli import main as cli_main
+from babelbridge.bridges import CrossLoRABridge, TranslationPair, build_bridge
 from babelbridge.errors import BabelBridgeError, InputError
-from babelbridge.runconfig import load_run_config
 from babelbridge.train import Trainer, TrainConfig
-from babelbridge.train.pipeline import build_for_training, load_pairs, plan_training
+from expert_lora_checks import (LANGS, MNT, PAIRS, ROOT, SRCS, TEXTS, TGTS, assert_a_mixed_batch_equals_its_rows,
+                                assert_batched_generation_equals_one_by_one, assert_checkpoint_round_trip,
+                                assert_gradient_checkpointing_replays_the_routing, experts_with_gradient, randomize,
+                                reversed_pairs, row_losses, run_cli, train_smoke_config)
 
-ROOT = Path(__file__).resolve().parents[1]
-LANGS = ["eng_Latn", "deu_Latn", "rus_Cyrl"]  # experts 0, 1, 2
+# LANGS: experts 0 (eng_Latn), 1 (deu_Latn), 2 (rus_Cyrl)
 PAPER = ["eng_Latn", "deu_Latn", "zho_Hans", "rus_Cyrl", "ces_Latn", "isl_Latn"]
-# Prompts of different lengths (left padding does work) in three directions.
-TEXTS = ["Hallo", "Good morning, how are you today?", "Der Hund schläft unter dem Tisch, weil es regnet."]
-SRCS, TGTS = ["deu_Latn", "eng_Latn", "deu_Latn"], ["eng_Latn", "rus_Cyrl", "rus_Cyrl"]
-PAIRS = [
-    TranslationPair("Guten Morgen.", "Good morning.", "deu_Latn", "eng_Latn"),
-    TranslationPair("Good morning, everyone.", "Доброе утро всем.", "eng_Latn", "rus_Cyrl"),
-    TranslationPair("Der Hund schläft unter dem Tisch.", "Собака спит под столом.", "deu_Latn", "rus_Cyrl"),
-    TranslationPair("The cat sleeps.", "Die Katze schläft.", "eng_Latn", "deu_Latn"),
-]
-MNT = 8  # max_new_tokens: the tiny random decoder rarely stops by itself
 
 
 def crosslora(decoder="qwen3", dtype="float32", **config):
     torch.manual_seed(0)
     return build_bridge("crosslora", None, load_decoder(f"tiny-random:{decoder}", dtype=dtype),
                         {"r": 4, "languages": LANGS, **config})
-
-
-def randomize(bridge, scale=0.5):
-    """Every expert off its start (B = 0 would hide A and the router): each expert now matters."""
-    generator = torch.Generator().manual_seed(1)
-    with torch.no_grad():
-        for _, p in bridge.trainable_named_parameters():
-            p.copy_(torch.randn(p.shape, generator=generator) * scale)
-    return bridge
-
-
-def experts_with_gradient(param) -> list[int]:
-    return [i for i, g in enumerate(param.grad.flatten(1).abs().sum(1).tolist()) if g > 0]
-
-
-def run_cli(capsys, *argv):
-    code = cli_main.main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 # ---- the experts ---------------------------------------------------------------------------------------
@@ -82,7 +48,7 @@ def test_defaults_are_the_papers_and_only_the_experts_train():
     counts = bridge.parameter_counts()
     assert counts["trainable"] == 2 * 6 * 16 * 3 * (32 + 64)
     assert counts["decoder"] == load_decoder("tiny-random:qwen3").identity()["parameters"]
-    assert {layer.scaling for layer in bridge.cross_layers} == {4.0}  # alpha / r
+    assert {layer.scaling for layer in bridge.expert_layers} == {4.0}  # alpha / r
     # peft's LoRA init per expert: A Kaiming-uniform (bound 1 / sqrt(in)), each expert its own; B zero.
     for name, p in bridge.trainable_named_parameters():
         if name.endswith("crosslora_A"):
@@ -117,7 +83,7 @@ def test_a_direction_trains_exactly_its_source_A_and_target_B(pairs, sources, ta
 
 def test_a_layer_computes_W0x_plus_scaled_B_tgt_A_src_x():
     bridge = randomize(crosslora()).eval()
-    layer = bridge.cross_layers[2]  # layer 0's down_proj: 64 -> 32
+    layer = bridge.expert_layers[2]  # layer 0's down_proj: 64 -> 32
     A, B, W0 = layer.crosslora_A.detach(), layer.crosslora_B.detach(), layer.base_layer.weight
     assert layer.scaling == 64 / 4 and layer.base_layer.bias is None
     x = torch.randn(3, 5, 64, generator=torch.Generator().manual_seed(2))
@@ -151,31 +117,18 @@ def test_a_layer_runs_only_inside_a_routed_call():
     assert bridge.router.current is None  # the routing lasted for the block only
 
 
-def row_losses(bridge, pairs) -> torch.Tensor:
-    """Each row's mean answer loss, from one batch of all the pairs."""
-    logits, labels = bridge.answer_logits(bridge.collate(pairs))
-    nll = F.cross_entropy(logits.transpose(1, 2), labels, ignore_index=-100, reduction="none")
-    return nll.sum(1) / (labels != -100).sum(1)
-
-
 def test_a_mixed_batch_equals_its_rows_one_by_one():
     bridge = randomize(crosslora()).eval()
-    with torch.no_grad():
-        batched = row_losses(bridge, PAIRS)
-        alone = torch.stack([bridge.loss(bridge.collate([pair])) for pair in PAIRS])
-        # The experts matter: the same rows routed to other experts score otherwise.
-        swapped = row_losses(bridge, [TranslationPair(p.src, p.tgt, p.tgt_lang, p.src_lang) for p in PAIRS])
-    torch.testing.assert_close(batched, alone, rtol=1e-5, atol=1e-5)
+    batched = assert_a_mixed_batch_equals_its_rows(bridge)
+    with torch.no_grad():  # the experts matter: the same rows routed to other experts score otherwise
+        swapped = row_losses(bridge, reversed_pairs(PAIRS))
     assert (batched - swapped).abs().min() > 1e-3
 
 
 @pytest.mark.parametrize("num_beams", [1, 2])
 def test_batched_generation_of_mixed_directions_equals_one_by_one(num_beams):
     bridge = randomize(crosslora()).eval()
-    batched = bridge.generate_token_ids(TEXTS, SRCS, TGTS, max_new_tokens=MNT, num_beams=num_beams)
-    alone = [bridge.generate_token_ids([t], s, g, max_new_tokens=MNT, num_beams=num_beams)[0]
-             for t, s, g in zip(TEXTS, SRCS, TGTS)]
-    assert batched == alone
+    alone = assert_batched_generation_equals_one_by_one(bridge, num_beams)
     # One direction for all rows (the grouped fast path) gives the same as those rows alone.
     assert bridge.generate_token_ids(TEXTS, "deu_Latn", "rus_Cyrl", max_new_tokens=MNT, num_beams=num_beams)[2] \
         == alone[2]
@@ -202,20 +155,7 @@ def test_gradient_checkpointing_replays_the_routing_in_backward():
     bridge = randomize(crosslora(dropout=0.1), scale=0.2)
     bridge.train()
     batch = bridge.collate(PAIRS)
-
-    def loss_and_grads():
-        bridge.zero_grad(set_to_none=True)
-        torch.manual_seed(1)
-        loss = bridge.loss(batch)
-        loss.backward()
-        return loss.detach(), {n: p.grad.clone() for n, p in bridge.trainable_named_parameters()}
-
-    stored_loss, stored = loss_and_grads()
-    bridge.decoder.enable_gradient_checkpointing()
-    recomputed_loss, recomputed = loss_and_grads()  # backward reruns the layers after loss() returned
-    torch.testing.assert_close(recomputed_loss, stored_loss)
-    for name, grad in stored.items():
-        torch.testing.assert_close(recomputed[name], grad, msg=name)
+    assert_gradient_checkpointing_replays_the_routing(bridge, lambda bridge: bridge.loss(batch))
 
 
 # ---- the ablations: which experts exist -------------------------------------------------------------
@@ -332,41 +272,14 @@ def test_a_crosslora_bridge_owns_its_decoder():
 
 def test_checkpoint_round_trip_gives_identical_outputs(tmp_path):
     bridge = randomize(crosslora(dropout=0.3, experts={"en": "g", "de": "g", "ru": "r"}, shared_target=True)).eval()
-    expected = bridge.generate_token_ids(TEXTS, SRCS, TGTS, max_new_tokens=MNT, num_beams=2)
-    save_bridge(bridge, tmp_path / "ckpt")
-    own = {n for n, _ in bridge.trainable_named_parameters()}
-    assert set(load_file(tmp_path / "ckpt" / "bridge.safetensors")) == own  # no base weight
-    meta = json.loads((tmp_path / "ckpt" / "bridge.json").read_text())
-    assert meta["method"] == "crosslora" and list(meta["backbones"]) == ["decoder"]
+    loaded, meta = assert_checkpoint_round_trip(bridge, tmp_path / "ckpt", "crosslora")
     assert meta["config"]["experts"] == {"eng_Latn": "g", "deu_Latn": "g", "rus_Cyrl": "r"}
-    loaded = load_bridge(tmp_path / "ckpt")  # eval mode: the dropout of 0.3 is off
-    assert isinstance(loaded, CrossLoRABridge) and loaded.config == bridge.config
     assert (loaded.router.num_a, loaded.router.num_b) == (2, 1)
-    assert loaded.generate_token_ids(TEXTS, SRCS, TGTS, max_new_tokens=MNT, num_beams=2) == expected
 
 
 def test_smoke_config_trains_the_experts_and_leaves_the_llm_bit_identical(tmp_path):
-    run = load_run_config(ROOT / "configs" / "crosslora-smoke-tiny.yaml",
-                          [f"train.output_dir={tmp_path / 'run'}", "train.epochs=1"])
-    plan = plan_training(run)
-    bridge = build_for_training(plan)
-    own = {n for n, _ in bridge.trainable_named_parameters()}
-    frozen = {n: p.detach().clone() for n, p in bridge.named_parameters() if n not in own}
-    experts = {n: p.detach().clone() for n, p in bridge.trainable_named_parameters()}
-    train_pairs, valid_pairs = load_pairs(plan, bridge)
-    assert {(p.src_lang, p.tgt_lang) for p in train_pairs} == {("deu_Latn", "eng_Latn"), ("eng_Latn", "deu_Latn")}
-    result = Trainer(bridge, train_pairs, plan.train, valid_pairs=valid_pairs).train()
-    assert result.steps == 10 and plan.train.rdrop_alpha == 0.1
-    after = dict(bridge.named_parameters())
-    assert len(frozen) > 0 and all(torch.equal(frozen[n], after[n]) for n in frozen)
+    bridge, experts = train_smoke_config(tmp_path, "crosslora-smoke-tiny.yaml")
     assert [n for n, p in bridge.trainable_named_parameters() if torch.equal(p, experts[n])] == []  # all moved
-    records = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
-    losses = [r["loss"] for r in records if "loss" in r]
-    assert len(losses) == 10 and losses[-1] < losses[0]
-    loaded = load_bridge(tmp_path / "run" / "bridge")
-    bridge.eval()
-    assert loaded.generate_token_ids(TEXTS[:2], ["de", "en"], ["en", "de"], max_new_tokens=MNT) == \
-        bridge.generate_token_ids(TEXTS[:2], ["de", "en"], ["en", "de"], max_new_tokens=MNT)
 
 
 RESUME_PAIRS = [TranslationPair(f"Satz {i}: " + "ab" * (i % 5), f"Sentence {i}", *[

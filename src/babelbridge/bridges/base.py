@@ -8,6 +8,7 @@ sources into translations (`translate`). Only its own parameters are trainable a
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import ClassVar, Sequence
 
 import torch
@@ -150,6 +151,11 @@ class Bridge(nn.Module):
     def load_extra_state(self, tensors: dict[str, torch.Tensor]) -> None:
         if tensors:
             raise ValueError(f"{self.method} bridges keep no extra training state, got {sorted(tensors)}")
+
+    def mismatched_source(self, pair: TranslationPair, donor: TranslationPair) -> TranslationPair:
+        """`pair` with the source of another pair, `donor`: the trainer's source gap (train.eval_source_gap)
+        scores these. Default: the donor's text in the donor's language."""
+        return replace(pair, src=donor.src, src_lang=donor.src_lang)
 
     def validation_metrics(self, pairs: Sequence[TranslationPair], batch_size: int) -> dict[str, float]:
         """Figures beyond the validation loss, logged with it (e.g. LLINK's retrieval R@1)."""

@@ -8,12 +8,14 @@ from .crosslora import CrossLoRABridge
 from .hca import HCABridge
 from .llink import LLINKBridge
 from .lora import LoRABridge
+from .molora import MoLoRABridge
 from .nmt import NMTBridge
 from .prompted import PromptedBridge
 from .xbridge import XBridgeBridge
 
 METHODS: dict[str, type[Bridge]] = {cls.method: cls for cls in (HCABridge, LLINKBridge, PromptedBridge, LoRABridge,
-                                                                CrossLoRABridge, XBridgeBridge, NMTBridge)}
+                                                                CrossLoRABridge, MoLoRABridge, XBridgeBridge,
+                                                                NMTBridge)}
 
 
 def bridge_class(method: str) -> type[Bridge]:

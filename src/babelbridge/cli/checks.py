@@ -68,7 +68,7 @@ def parse_bridge_arg(text: str) -> tuple[str, Path]:
 
 # The methods whose bridges take LMT's PMP options (Bridge.supports_pmp), repeated here because
 # importing the bridges imports torch; tests/test_pmp.py keeps the two equal.
-PMP_METHODS = ("prompted", "lora", "crosslora")
+PMP_METHODS = ("prompted", "lora", "crosslora", "molora")
 
 
 def check_pmp_bridge(option: str, name: str, path: Path, *, force: bool) -> None:

@@ -17,7 +17,7 @@ def parameter_groups(named_counts) -> dict[str, int]:
     return dict(groups)
 
 
-def describe(method: str, backbones: dict, counts: dict, groups: dict, config: dict) -> str:
+def describe(method: str, backbones: dict, counts: dict, groups: dict, config: dict, notes: list[str] = ()) -> str:
     enc, dec = backbones.get("encoder"), backbones["decoder"]
     total = counts["trainable"] + counts.get("encoder", 0) + counts["decoder"]
     lines = [
@@ -30,6 +30,7 @@ def describe(method: str, backbones: dict, counts: dict, groups: dict, config: d
     ]
     width = max((len(k) for k in groups), default=0)
     lines += [f"  {k:<{width}}  {v:>14,}" for k, v in groups.items()]
+    lines += list(notes)
     # A value with a line break (a prompt template) is shown escaped, so config stays one line.
     lines.append("config     " + ", ".join(
         f"{k}={v!r}" if isinstance(v, str) and not v.isprintable() else f"{k}={v}" for k, v in config.items()))
@@ -70,7 +71,18 @@ def inspect_config(path: Path) -> str:
         bridge = build_bridge(run.method, encoder, decoder, run.bridge)
     named = [(n, p.numel()) for n, p in bridge.trainable_named_parameters()]
     return describe(run.method, backbones, bridge.parameter_counts(), parameter_groups(named),
-                    bridge.config.to_dict())
+                    bridge.config.to_dict(), matched_lora_note(bridge))
+
+
+def matched_lora_note(bridge) -> list[str]:
+    """For LoRA experts (crosslora, molora): the plain LoRA with about as many trainable
+    parameters, the CrossLoRA paper's LoRA baseline (section 4.3)."""
+    if not hasattr(bridge, "matched_lora_options"):
+        return []
+    options = bridge.matched_lora_options()
+    count = options["r"] * bridge.lora_count_per_rank()
+    return [f"matched    method lora, r {options['r']}, alpha {options['alpha']:g} on "
+            f"{', '.join(options['target_modules'])}: {count:,} trainable"]
 
 
 def _numel(shape) -> int:

@@ -16,7 +16,7 @@ import fnmatch
 import json
 import math
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -199,7 +199,7 @@ class Trainer:
         model.eval()
         pairs = self.valid_pairs
         if mismatched_sources:
-            pairs = [replace(p, src=donor.src, src_lang=donor.src_lang) for p, donor in zip(pairs, deranged(pairs))]
+            pairs = [self.bridge.mismatched_source(p, donor) for p, donor in zip(pairs, deranged(pairs))]
         mine = list(range(acc.process_index, len(pairs), acc.num_processes))
         total, tokens = 0.0, 0
         for start in range(0, len(mine), cfg.micro_batch_size):

@@ -1,8 +1,9 @@
 """CrossLoRA: one LoRA expert per language, A chosen by the source language and B by the target."""
 
-from .config import PAPER_LANGUAGES, PAPER_TARGETS, CrossLoRAConfig
-from .layer import CrossLoRALinear, Routing, StaticRouter
-from .model import CrossLoRABridge, inject_crosslora
+from ..lora_experts import Routing
+from .config import PAPER_LANGUAGES, PAPER_TARGETS, CrossLoRAConfig, PaperLoRAConfig
+from .layer import CrossLoRALinear, StaticRouter
+from .model import CrossLoRABridge
 
-__all__ = ["PAPER_LANGUAGES", "PAPER_TARGETS", "CrossLoRABridge", "CrossLoRAConfig", "CrossLoRALinear", "Routing",
-           "StaticRouter", "inject_crosslora"]
+__all__ = ["PAPER_LANGUAGES", "PAPER_TARGETS", "CrossLoRABridge", "CrossLoRAConfig", "CrossLoRALinear",
+           "PaperLoRAConfig", "Routing", "StaticRouter"]

@@ -24,11 +24,17 @@ UNRELATED_FAMILIES = ("Language isolate", "Creole", "Constructed")
 
 
 @dataclass
-class CrossLoRAConfig(LoRAConfig):
+class PaperLoRAConfig(LoRAConfig):
+    """LoRAConfig with the paper's LoRA values, which its baselines share (MoLoRA, bridges/molora)."""
+
     r: int = 16  # section 4.2: rank 16, alpha 64, dropout 0.1
     alpha: float = 64
     dropout: float = 0.1
     target_modules: list[str] = field(default_factory=lambda: list(PAPER_TARGETS))
+
+
+@dataclass
+class CrossLoRAConfig(PaperLoRAConfig):
     # The expert languages (FLORES-200 codes or aliases, stored as codes). A direction between
     # two of them routes to its experts; any other language is refused by name.
     languages: list[str] = field(default_factory=lambda: list(PAPER_LANGUAGES))
@@ -41,13 +47,7 @@ class CrossLoRAConfig(LoRAConfig):
 
     def __post_init__(self):
         super().__post_init__()
-        if isinstance(self.languages, str) or not isinstance(self.languages, (list, tuple)) or not self.languages:
-            raise BabelBridgeError(f"languages must be a non-empty list of FLORES-200 codes (e.g. "
-                                   f"{', '.join(PAPER_LANGUAGES)}), got {self.languages!r}")
-        self.languages = [language_code("languages", lang) for lang in self.languages]
-        repeated = sorted({lang for lang in self.languages if self.languages.count(lang) > 1})
-        if repeated:
-            raise BabelBridgeError(f"languages lists {', '.join(repeated)} more than once")
+        self.languages = language_list("languages", self.languages)
         for name in ("shared_source", "shared_target"):
             if not isinstance(getattr(self, name), bool):
                 raise BabelBridgeError(f"{name} must be true or false, got {getattr(self, name)!r}")
@@ -82,6 +82,18 @@ class CrossLoRAConfig(LoRAConfig):
             else:
                 groups[code] = code
         return groups
+
+
+def language_list(option: str, langs) -> list[str]:
+    """A non-empty list of distinct languages, as FLORES-200 codes, or an error naming the fault."""
+    if isinstance(langs, str) or not isinstance(langs, (list, tuple)) or not langs:
+        raise BabelBridgeError(f"{option} must be a non-empty list of FLORES-200 codes (e.g. "
+                               f"{', '.join(PAPER_LANGUAGES)}), got {langs!r}")
+    codes = [language_code(option, lang) for lang in langs]
+    repeated = sorted({lang for lang in codes if codes.count(lang) > 1})
+    if repeated:
+        raise BabelBridgeError(f"{option} lists {', '.join(repeated)} more than once")
+    return codes
 
 
 def language_code(option: str, lang) -> str:
