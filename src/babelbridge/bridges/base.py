@@ -81,9 +81,20 @@ class Bridge(nn.Module):
         """Tokens a target takes, end of turn included (compared with config.max_target_tokens)."""
         return len(self.decoder.target_ids(text))
 
-    def forward(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
-        # Training goes through forward so that DDP (accelerate) sees the call it hooks.
-        return self.loss(batch)
+    def forward(self, batch: dict[str, torch.Tensor] | None, call=None):
+        # Training goes through forward so that DDP (accelerate) sees the call it hooks. call: run
+        # this instead of the loss: under FSDP2 the bridge's own parameters are gathered from
+        # their shards only inside forward (the trainer's validation metrics run this way).
+        return self.loss(batch) if call is None else call()
+
+    @property
+    def _no_split_modules(self) -> list[str]:
+        """The backbones' transformer-layer classes, from transformers' _no_split_modules: read by
+        accelerate's FSDP TRANSFORMER_BASED_WRAP, which then shards each such layer on its own
+        (configs/accelerate/fsdp2.yaml); a bridge is no PreTrainedModel, so it names none itself."""
+        names = [n for backbone in self.backbones().values() for m in backbone.modules()
+                 for n in getattr(type(m), "_no_split_modules", None) or []]
+        return list(dict.fromkeys(names))
 
     # ---- what the trainer asks of a bridge beyond its loss (defaults fit an answer loss) ------
     def loss_weight(self, batch: dict[str, torch.Tensor]) -> int:
