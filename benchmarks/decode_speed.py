@@ -181,23 +181,22 @@ def build(args):
     torch.manual_seed(0)
     encoder = load_encoder(args.encoder, dtype=args.dtype, device=args.device)
     decoder = load_decoder(args.decoder, dtype=args.dtype, device=args.device)
-    if _lacks_language_token(encoder, "deu_Latn"):
-        # random:<NLLB> comes with a byte tokenizer without language codes; one token, any id, times the same.
-        encoder.tokenizer.add_special_tokens({"additional_special_tokens": ["deu_Latn"]})
+    ensure_language_token(encoder, "deu_Latn")
     # adapter_up_init "default": non-zero adapters, so nothing can be skipped as a no-op.
     bridge = build_bridge("hca", encoder, decoder, {"bottleneck_dim": args.bottleneck_dim,
                                                     "adapter_up_init": "default"})
     return bridge.to(args.device)
 
 
-def _lacks_language_token(encoder, code: str) -> bool:
+def ensure_language_token(encoder, code: str) -> None:
+    """random:<NLLB> comes with a byte tokenizer without language codes: add the one the
+    benchmark reads (one token, any id, times the same)."""
     from babelbridge.errors import InputError
 
     try:
         encoder.language_token_id(code)
-        return False
     except InputError:
-        return True
+        encoder.tokenizer.add_special_tokens({"additional_special_tokens": [code]})
 
 
 class StepClock:
@@ -218,6 +217,54 @@ class StepClock:
                 torch.cuda.synchronize()  # once per call; generate syncs every step anyway
             self.first = time.perf_counter()
         return torch.zeros(input_ids.shape[0], dtype=torch.bool, device=input_ids.device)
+
+
+def measure_calls(calls: dict, device, *, warmup: int, repeats: int) -> dict[str, dict]:
+    """Generation calls, each given a StepClock: call(clock). Each is warmed up first (its last
+    untimed call also gives the peak memory), then `repeats` timed rounds call them in turn
+    (interleaved: a slower spell of the machine hits every call alike). Returns
+    {name: {"prefill": [s], "decode": [s], "memory": {...}}}: per timed call, the seconds to the
+    first new token and from it to the last."""
+    import torch
+
+    def sync():
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+
+    memory = {}
+    for name, run in calls.items():
+        for i in range(max(warmup, 1)):  # the last untimed call also gives the peak memory
+            if i == max(warmup, 1) - 1:
+                with PeakMemory(device) as peak:
+                    run(StepClock(device))
+                memory[name] = peak.result
+            else:
+                run(StepClock(device))
+    samples = {name: {"prefill": [], "decode": []} for name in calls}
+    for _ in range(repeats):
+        for name, run in calls.items():
+            clock = StepClock(device)
+            sync()
+            start = time.perf_counter()
+            run(clock)
+            sync()
+            samples[name]["prefill"].append(clock.first - start)
+            samples[name]["decode"].append(time.perf_counter() - clock.first)
+    return {name: {**samples[name], "memory": memory[name]} for name in calls}
+
+
+def decode_figures(measured: dict, batch: int, n: int) -> dict:
+    """One call's figures from measure_calls: medians, decode tokens/s = batch * (n - 1) / the decode time."""
+    prefill, decode = (statistics.median(measured[k]) for k in ("prefill", "decode"))
+    return {
+        "prefill_s": round(prefill, 5),
+        "decode_s": round(decode, 5),
+        "decode_tokens_per_s": round(batch * (n - 1) / decode, 2),
+        "best_decode_tokens_per_s": round(batch * (n - 1) / min(measured["decode"]), 2),
+        "end_to_end_tokens_per_s": round(batch * n / (prefill + decode), 2),
+        "memory": measured["memory"],
+        "samples_s": {k: [round(t, 5) for t in measured[k]] for k in ("prefill", "decode")},
+    }
 
 
 def decode_runs(bridge, args, batch: int, device) -> dict[str, dict]:
@@ -245,93 +292,77 @@ def decode_runs(bridge, args, batch: int, device) -> dict[str, dict]:
                                                 stopping_criteria=StoppingCriteriaList([clock]))
         assert out.shape[1] - ids.shape[1] == n, "the plain model stopped early"
 
-    def call(run) -> tuple[float, float]:
-        """(seconds to the first token, seconds for the other n - 1)"""
-        clock = StepClock(device)
-        if device.type == "cuda":
-            torch.cuda.synchronize()
-        start = time.perf_counter()
-        run(clock)
-        if device.type == "cuda":
-            torch.cuda.synchronize()
-        return clock.first - start, time.perf_counter() - clock.first
-
+    measured = measure_calls({"plain": plain, "hybrid": hybrid}, device, warmup=args.warmup, repeats=args.repeats)
     source = bridge.encoder.tokenize(texts, ["deu_Latn"] * batch)
 
     def encode():
         with torch.no_grad():
             bridge.encode_source(source["input_ids"], source["attention_mask"])
 
-    models = {"plain": plain, "hybrid": hybrid}
-    memory = {}
-    for name, run in models.items():
-        for i in range(max(args.warmup, 1)):  # the last untimed call also gives the peak memory
-            if i == max(args.warmup, 1) - 1:
-                with PeakMemory(device) as peak:
-                    run(StepClock(device))
-                memory[name] = peak.result
-            else:
-                run(StepClock(device))
-    samples = {name: {"prefill": [], "decode": []} for name in models}
-    encoder = []
-    for _ in range(args.repeats):
-        for name, run in models.items():
-            prefill, decode = call(run)
-            samples[name]["prefill"].append(prefill)
-            samples[name]["decode"].append(decode)
-        encoder.append(timed(encode, device))
+    encoder = statistics.median(timed(encode, device) for _ in range(args.repeats))
     results = {}
-    for name in models:
-        prefill, decode = (statistics.median(samples[name][k]) for k in ("prefill", "decode"))
-        results[name] = {
-            "model": name, "batch": batch, "new_tokens": n,
-            "prefill_s": round(prefill, 5),
-            "encoder_s": round(statistics.median(encoder), 5) if name == "hybrid" else None,
-            "decode_s": round(decode, 5),
-            "decode_tokens_per_s": round(batch * (n - 1) / decode, 2),
-            "best_decode_tokens_per_s": round(batch * (n - 1) / min(samples[name]["decode"]), 2),
-            "end_to_end_tokens_per_s": round(batch * n / (prefill + decode), 2),
-            "memory": memory[name],
-            "samples_s": {k: [round(t, 5) for t in v] for k, v in samples[name].items()},
-        }
+    for name in ("plain", "hybrid"):
+        figures = decode_figures(measured[name], batch, n)
+        results[name] = {"model": name, "batch": batch, "new_tokens": n, "prefill_s": figures.pop("prefill_s"),
+                         "encoder_s": round(encoder, 5) if name == "hybrid" else None, **figures}
     return results
+
+
+def training_pairs(n: int):
+    """n German -> English pairs (the sentences above, repeated)."""
+    from babelbridge.bridges import TranslationPair
+
+    return [TranslationPair(SENTENCES[i % len(SENTENCES)], TARGETS[i % len(TARGETS)], "deu_Latn") for i in range(n)]
+
+
+def train_step(bridge, pairs, device, *, repeats: int, bf16: bool, before_step=None) -> dict:
+    """Optimizer steps of a bridge on one batch (forward, backward, AdamW), as the trainer runs
+    them: its hooks (begin_step / end_step), its trainable parameters only, bf16 autocast where
+    the backbones are bf16. The first step is untimed (it also allocates AdamW's moments); the
+    peak memory covers the timed ones. target tokens: the bridge's loss_weight (scored answer tokens)."""
+    import torch
+
+    batch = bridge.collate(pairs)
+    target_tokens = bridge.loss_weight(batch)
+    decoder_tokens = int(batch["attention_mask"].sum()) if "attention_mask" in batch else None
+    optimizer = torch.optim.AdamW([p for _, p in bridge.trainable_named_parameters()], lr=1e-5)
+    autocast = torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16)
+    steps = iter(range(repeats + 1))
+    bridge.train()
+
+    def step():
+        bridge.begin_step(next(steps), repeats + 1)
+        with autocast:
+            loss = bridge.loss(batch)
+        loss.backward()
+        optimizer.step()
+        optimizer.zero_grad(set_to_none=True)
+        bridge.end_step(lambda tensor: tensor)  # one process: gathering is the identity
+
+    try:
+        step()
+        samples = []
+        with PeakMemory(device) as peak:
+            for _ in range(repeats):
+                if before_step:
+                    before_step()
+                samples.append(timed(step, device))
+    finally:
+        bridge.eval()
+        optimizer.zero_grad(set_to_none=True)
+    seconds = statistics.median(samples)
+    return {"batch": len(pairs), "target_tokens": target_tokens, "decoder_tokens": decoder_tokens,
+            "step_s": round(seconds, 5), "tokens_per_s": round(target_tokens / seconds, 2),
+            "decoder_tokens_per_s": round(decoder_tokens / seconds, 2) if decoder_tokens is not None else None,
+            "memory": peak.result, "samples_s": [round(t, 5) for t in samples]}
 
 
 def training_step(bridge, args, device) -> dict | None:
     """One optimizer step of the bridge (forward, backward, AdamW), as the trainer runs it."""
     if args.train_batch == 0:
         return None
-    import torch
-
-    from babelbridge.bridges import TranslationPair
-
-    pairs = [TranslationPair(SENTENCES[i % len(SENTENCES)], TARGETS[i % len(TARGETS)], "deu_Latn")
-             for i in range(args.train_batch)]
-    batch = bridge.collate(pairs)
-    target_tokens = int((batch["labels"] != -100).sum())
-    decoder_tokens = int(batch["attention_mask"].sum())
-    optimizer = torch.optim.AdamW([p for _, p in bridge.trainable_named_parameters()], lr=1e-5)
-    autocast = torch.autocast(device.type, dtype=torch.bfloat16, enabled=args.dtype == "bfloat16")
-    bridge.train()
-
-    def step():
-        with autocast:
-            loss = bridge.loss(batch)
-        loss.backward()
-        optimizer.step()
-        optimizer.zero_grad(set_to_none=True)
-
-    try:
-        step()  # untimed: the first step also allocates AdamW's moments
-        with PeakMemory(device) as peak:
-            samples = [timed(step, device) for _ in range(args.repeats)]
-    finally:
-        bridge.eval()
-    seconds = statistics.median(samples)
-    return {"batch": args.train_batch, "target_tokens": target_tokens, "decoder_tokens": decoder_tokens,
-            "step_s": round(seconds, 5), "tokens_per_s": round(target_tokens / seconds, 2),
-            "decoder_tokens_per_s": round(decoder_tokens / seconds, 2), "memory": peak.result,
-            "samples_s": [round(t, 5) for t in samples]}
+    return train_step(bridge, training_pairs(args.train_batch), device, repeats=args.repeats,
+                      bf16=args.dtype == "bfloat16")
 
 
 # ---- reporting ----------------------------------------------------------------------------------
@@ -425,6 +456,17 @@ def markdown(report: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
+def save_report(out: Path, name: str, report: dict, text: str, indent: int = 2) -> Path:
+    """<out>/<name>-<UTC date>.json and .md (text, also printed); returns the stem."""
+    out.mkdir(parents=True, exist_ok=True)
+    stem = out / f"{name}-{datetime.now(timezone.utc):%Y%m%d-%H%M}"
+    Path(f"{stem}.json").write_text(json.dumps(report, indent=indent) + "\n")
+    Path(f"{stem}.md").write_text(text)
+    print(text)
+    print(f"saved {stem}.json and {stem}.md", file=sys.stderr)
+    return stem
+
+
 def main(argv=None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     args = parse_args(argv)
@@ -464,14 +506,7 @@ def main(argv=None) -> int:
         "environment": environment(device, argv),
         "wall_s": round(time.perf_counter() - started, 1),
     }
-    args.out.mkdir(parents=True, exist_ok=True)
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M")
-    stem = args.out / f"decode_speed-{args.preset}{'-' + args.tag if args.tag else ''}-{stamp}"
-    Path(f"{stem}.json").write_text(json.dumps(report, indent=2) + "\n")
-    text = markdown(report)
-    Path(f"{stem}.md").write_text(text)
-    print(text)
-    print(f"saved {stem}.json and {stem}.md", file=sys.stderr)
+    save_report(args.out, f"decode_speed-{args.preset}{'-' + args.tag if args.tag else ''}", report, markdown(report))
     return 0
 
 

@@ -36,7 +36,6 @@ Writes xbridge_cost-<preset>[-<tag>]-<date>.{json,md} under --out (benchmarks/re
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shlex
 import statistics
@@ -49,7 +48,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from decode_speed import PeakMemory  # noqa: E402 (the same peak-memory probe as the decode benchmark)
+from decode_speed import PeakMemory, save_report  # noqa: E402 (the decode benchmark's memory probe and writer)
 
 PRESETS = {
     # The pocket sizes: NLLB-200-distilled-600M and SmolLM2-135M, random weights.
@@ -395,14 +394,7 @@ def main(argv=None) -> int:
         "environment": environment(device, argv),
         "wall_s": round(time.perf_counter() - started, 1),
     }
-    args.out.mkdir(parents=True, exist_ok=True)
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M")
-    stem = args.out / f"xbridge_cost-{args.preset}{'-' + args.tag if args.tag else ''}-{stamp}"
-    Path(f"{stem}.json").write_text(json.dumps(report, indent=2) + "\n")
-    text = markdown(report)
-    Path(f"{stem}.md").write_text(text)
-    print(text)
-    print(f"saved {stem}.json and {stem}.md", file=sys.stderr)
+    save_report(args.out, f"xbridge_cost-{args.preset}{'-' + args.tag if args.tag else ''}", report, markdown(report))
     return 0
 
 

@@ -13,16 +13,9 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections import Counter
 from pathlib import Path
 
-LOOP_NGRAM, LOOP_TIMES = 4, 3  # an output loops when one word 4-gram occurs 3 times or more
-
-
-def loops(text: str) -> bool:
-    words = text.split()
-    grams = Counter(tuple(words[i:i + LOOP_NGRAM]) for i in range(len(words) - LOOP_NGRAM + 1))
-    return bool(grams) and max(grams.values()) >= LOOP_TIMES
+from babelbridge.evaluate.repetition import LOOP_NGRAM, LOOP_TIMES, loops
 
 
 def main(argv=None) -> int:

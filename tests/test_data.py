@@ -244,6 +244,18 @@ def test_flores_classic_layout(tmp_path):
     assert dev.pairs == [P(f"fr dev {i}", f"de dev {i}", "fra_Latn", "deu_Latn") for i in range(3)]
 
 
+def test_flores_triples_read_the_third_file_line_by_line(tmp_path):
+    root = classic_flores(tmp_path / "flores200")
+    corpus = read_corpus(CorpusSpec("flores", root, src_lang="de", tgt_lang="en", pivot_lang="fr", split="dev"))
+    assert [(p.src, p.tgt, p.pivot, p.pivot_lang) for p in corpus.pairs] == [
+        (f"de dev {i}", f"en dev {i}", f"fr dev {i}", "fra_Latn") for i in range(3)]
+    write(root / "dev" / "fra_Latn.dev", "fr 0\nfr 1\n")
+    with pytest.raises(DataError) as e:
+        read_corpus(CorpusSpec("flores", root, src_lang="de", pivot_lang="fr", split="dev"))
+    assert error(e) == (f"FLORES-200 files are not aligned: {root / 'dev' / 'deu_Latn.dev'} has 3 sentences "
+                        f"but {root / 'dev' / 'fra_Latn.dev'} has 2")
+
+
 def test_flores_parquet_layout(tmp_path):
     root = tmp_path / "flores_plus"
     (root / "devtest").mkdir(parents=True)

@@ -465,7 +465,7 @@ def test_shipped_one_pair_experiment_is_valid_in_both_versions(capsys):
 
 
 @pytest.mark.parametrize("change, message", [
-    ({"systems": {"a": {"sett": {}}}}, "unknown key(s) in systems.a: sett; accepted: bridge, describe, init_from, set"),
+    ({"systems": {"a": {"sett": {}}}}, "unknown key(s) in systems.a: sett; accepted: bridge, bridge_of, describe, init_from, pmp, set"),
     ({"systems": {"a": {"set": {"bridge.bottleneck_dimm": 4}}}}, "systems.a"),
     ({"systems": {"a": {"set": {}, "bridge": "x"}}}, "give either bridge (a trained checkpoint) or set"),
     ({"evaluation": {"testset": "bible:test", "langs": ["deu_Latn"], "baseline": "nobody"}},
@@ -492,7 +492,7 @@ def test_experiment_cli_argument_mistakes(tmp_path, capsys):
     assert main(["experiment", "one-pir", "--dry-run"]) == 2
     assert "unknown experiment 'one-pir'; did you mean one-pair?" in capsys.readouterr().err
     assert main(["experiment", "--dry-run"]) == 2
-    assert "give a shipped experiment NAME (one-pair, llink) or --config PATH, not neither" in capsys.readouterr().err
+    assert "give a shipped experiment NAME (one-pair, llink, lmt) or --config PATH, not neither" in capsys.readouterr().err
     assert main(["experiment", "one-pair"]) == 2
     assert "--out DIR is required" in capsys.readouterr().err
     assert main(["experiment", "--config", str(tmp_path / "missing.yaml"), "--dry-run"]) == 2
@@ -593,8 +593,9 @@ def test_shipped_llink_experiment_is_valid_in_both_versions():
         "llink-hin": "llink-hin-align", "llink-hin-no-usage": "llink-hin-align", "llink-deu": "llink-deu-align"}
     assert full.systems["llink-hin-no-usage"].run["bridge"]["usage_weight"] == 0.0
     budget = {s.name: (s.run["train"]["max_steps"], s.run["train"]["global_batch_size"]) for s in full.trained}
-    # Stage B (and its ablation) share one session-sized budget; stage A and LoRA keep the one-pair one.
-    assert budget == {"llink-hin-align": (600, 16), "llink-deu-align": (600, 16), "lora-hin": (600, 16),
+    # Stage B, its ablation and LoRA (the paper's direct fine-tuning) share one session-sized
+    # budget; stage A keeps the one-pair one.
+    assert budget == {"llink-hin-align": (600, 16), "llink-deu-align": (600, 16), "lora-hin": (200, 16),
                       "llink-hin": (200, 16), "llink-hin-no-usage": (200, 16), "llink-deu": (200, 16)}
     assert full.retrieval["limit"] == 1000 and quick.retrieval["limit"] == 64
     assert full.dependencies("llink-hin") == ["llink-hin-align"]

@@ -1,5 +1,5 @@
 """LMT's Parallel Multilingual Prompting (PMP) in the bridges that read the source in their prompt
-(prompted, lora): the PMP prompt, training on pivots, PMP-O / PMP-S inference, the CLI, errors.
+(prompted, lora, crosslora): the PMP prompt, training on pivots, PMP-O / PMP-S inference, the CLI, errors.
 
 Which auxiliary language a direction gets is tested in tests/test_pmp_auxiliary.py.
 """
@@ -17,7 +17,7 @@ from babelbridge.backbones import load_decoder, load_encoder
 from babelbridge.bridges import METHODS, TranslationPair, build_bridge, save_bridge, save_prompted_baseline
 from babelbridge.bridges.prompted.config import PMP_TEMPLATE
 from babelbridge.cli import main as cli_main
-from babelbridge.cli import translate_cmd
+from babelbridge.cli import checks
 from babelbridge.errors import BabelBridgeError, InputError
 from babelbridge.languages.auxiliary import pmp_auxiliary
 from babelbridge.textio import one_line
@@ -260,12 +260,12 @@ def test_a_bridge_that_does_not_read_the_source_in_its_prompt_refuses_pmp():
     torch.manual_seed(0)
     hca = build_bridge("hca", load_encoder("tiny-random:m2m100"), load_decoder("tiny-random:qwen3"),
                        {"bottleneck_dim": 16})
-    message = r"PMP needs a bridge that reads the source in its prompt: prompted, lora; this is a hca bridge"
+    message = r"PMP needs a bridge that reads the source in its prompt: prompted, lora, crosslora; this is a hca bridge"
     with pytest.raises(InputError, match=message):
         hca.translate(TEXTS, "de", aux_lang="nl")
     with pytest.raises(InputError, match=message):
         hca.translate_multi(TEXTS, "de", ["en"], aux_texts=AUX, aux_lang="nl")
-    assert {m for m, cls in METHODS.items() if cls.supports_pmp} == set(translate_cmd.PMP_METHODS)
+    assert {m for m, cls in METHODS.items() if cls.supports_pmp} == set(checks.PMP_METHODS)
 
 
 # ---- the CLI ---------------------------------------------------------------------------------------------
@@ -348,7 +348,7 @@ def test_cli_pmp_oracle_needs_an_auxiliary_on_every_line(cli, pmp_checkpoint, tm
 def test_cli_refuses_pmp_on_the_wrong_bridge_and_options_without_pmp(cli, pmp_checkpoint, tmp_path):
     hca = fake_checkpoint(tmp_path / "hca", "hca", {})
     code, _, err = cli("--bridge", hca, "--src-lang", "de", "--pmp", "self", "Hallo")
-    assert code == 2 and ("--pmp: PMP needs a bridge that reads the source in its prompt: prompted, lora; "
+    assert code == 2 and ("--pmp: PMP needs a bridge that reads the source in its prompt: prompted, lora, crosslora; "
                           f"--bridge {hca} is a hca bridge") in err
     plain = fake_checkpoint(tmp_path / "lora", "lora", {"pmp": False})
     code, _, err = cli("--bridge", plain, "--src-lang", "de", "--pmp", "self", "Hallo")

@@ -87,10 +87,11 @@ def test_spec_pivot_rules(tmp_path):
     spec = CorpusSpec("jsonl", tmp_path / "t.jsonl", tgt_lang=None, pivot_lang="English")
     assert spec.pivot_lang == EN
     assert CorpusSpec.from_dict({"format": "jsonl", "path": "t.jsonl", "pivot_lang": "en"}).tgt_lang is None
-    with pytest.raises(DataError, match=r"pivot_lang is only used by formats bible, jsonl .*not 'tsv'"):
+    with pytest.raises(DataError, match=r"pivot_lang is only used by formats bible, flores, jsonl .*not 'tsv'"):
         CorpusSpec("tsv", "a.tsv", src_lang="de", pivot_lang="en")
-    with pytest.raises(DataError, match="pivot_lang is only used by formats bible, jsonl"):
-        CorpusSpec.from_dict({"format": "flores", "path": "fl", "src_lang": "de", "pivot_lang": "fr"})
+    with pytest.raises(DataError, match="pivot_lang is only used by formats bible, flores, jsonl"):
+        CorpusSpec.from_dict({"format": "text", "path": "a.de", "tgt_path": "a.en", "src_lang": "de",
+                              "pivot_lang": "fr"})
     with pytest.raises(DataError, match="pivot_lang and src_lang are both deu_Latn; the pivot is a third language"):
         CorpusSpec("jsonl", "t.jsonl", src_lang="de", tgt_lang="fr", pivot_lang="deu")
     with pytest.raises(DataError, match=r"pivot_lang and tgt_lang are both eng_Latn \(tgt_lang defaults to eng_Latn\)"):

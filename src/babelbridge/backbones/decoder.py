@@ -8,6 +8,8 @@ is where bridges attach.
 
 from __future__ import annotations
 
+import contextlib
+
 import torch
 from torch import nn
 
@@ -34,6 +36,9 @@ class FrozenDecoder(nn.Module):
         self.stop_token_ids = sorted(i for i in ids if i is not None)
         # Llama-family tokenizers have no pad token; the pad is masked out, so eos serves.
         self.pad_token_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else self.eos_token_id
+        # With gradient checkpointing: callables a bridge adds, each returning a context manager
+        # that re-applies the state it saw when called (see _checkpoint_contexts).
+        self.recompute_state: list = []
 
     def prompt_ids(self, instruction: str, system_prompt: str | None = None) -> list[int]:
         """The instruction as a user turn, ending where the assistant's answer starts.
@@ -141,9 +146,26 @@ class FrozenDecoder(nn.Module):
                     return _forward(*args, **kwargs)
                 # Non-reentrant: gradients reach the weights inside (LoRA's) even though the
                 # frozen layer's input needs none; the RNG state is replayed, so dropout matches.
-                return checkpoint(_forward, *args, use_reentrant=False, **kwargs)
+                return checkpoint(_forward, *args, use_reentrant=False, context_fn=self._checkpoint_contexts,
+                                  **kwargs)
 
             layer.forward = forward
+
+    def _checkpoint_contexts(self):
+        """torch.utils.checkpoint's context_fn: called when a layer first runs; the second context
+        is entered while backward recomputes it. It re-enters what each recompute_state capture
+        saw at the first run: state a bridge sets for one call (CrossLoRA's per-row experts) is
+        gone by the time backward runs."""
+        captured = [capture() for capture in self.recompute_state]
+
+        @contextlib.contextmanager
+        def replay():
+            with contextlib.ExitStack() as stack:
+                for context in captured:
+                    stack.enter_context(context)
+                yield
+
+        return contextlib.nullcontext(), replay()
 
     def answer_loss(self, input_ids: torch.Tensor, attention_mask: torch.Tensor,
                     labels: torch.Tensor, inputs_embeds: torch.Tensor | None = None) -> torch.Tensor:
@@ -166,7 +188,15 @@ class FrozenDecoder(nn.Module):
         layer's output): what XBridge's decoder side reads."""
         return self._answer_forward(input_ids, attention_mask, labels, inputs_embeds, layer)
 
-    def _answer_forward(self, input_ids, attention_mask, labels, inputs_embeds=None, layer: int | None = None):
+    def answer_logits(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, labels: torch.Tensor,
+                      inputs_embeds: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """What answer_loss scores, before the cross-entropy: the fp32 logits (B, L', V) that predict
+        the positions from the batch's first labelled one on, and those positions' labels (B, L';
+        -100: not scored). R-Drop compares two passes' distributions on exactly these tokens."""
+        logits, labels, _ = self._answer_logits(input_ids, attention_mask, labels, inputs_embeds)
+        return logits, labels
+
+    def _answer_logits(self, input_ids, attention_mask, labels, inputs_embeds=None, layer: int | None = None):
         device = self.model.device
         attention_mask, labels = attention_mask.to(device), labels.to(device)
         scored = (labels != -100).any(dim=0).nonzero()
@@ -176,8 +206,11 @@ class FrozenDecoder(nn.Module):
         # logits at positions first-1 .. L-1; the last one predicts past the end: dropped
         out = self.model(**inputs, attention_mask=attention_mask, use_cache=False,
                          logits_to_keep=attention_mask.shape[1] - first + 1, output_hidden_states=layer is not None)
-        logits = out.logits[:, :-1].float()
-        loss = nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]), labels[:, first:].reshape(-1),
+        return out.logits[:, :-1].float(), labels[:, first:], out
+
+    def _answer_forward(self, input_ids, attention_mask, labels, inputs_embeds=None, layer: int | None = None):
+        logits, labels, out = self._answer_logits(input_ids, attention_mask, labels, inputs_embeds, layer)
+        loss = nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]), labels.reshape(-1),
                                            ignore_index=-100)
         return loss, (out.hidden_states[layer] if layer is not None else None)
 
@@ -216,7 +249,7 @@ def load_decoder(spec: str | BackboneSpec, *, dtype: str = "float32", device: st
         from .known_shapes import architecture_config
         from .tiny import CHAT_TEMPLATE, IM_END, IM_START, byte_tokenizer
 
-        with torch.device("meta" if device == "meta" else "cpu"):
+        with torch.device(device):  # built where it runs: no CPU copy of a 7B model first
             model = AutoModelForCausalLM.from_config(architecture_config(spec))
         tokenizer = byte_tokenizer([IM_START, IM_END])
         tokenizer.eos_token, tokenizer.chat_template = IM_END, CHAT_TEMPLATE

@@ -158,7 +158,7 @@ def load_encoder(spec: str | BackboneSpec, *, dtype: str = "float32", device: st
 def _encoder_from_config(config, device: str) -> nn.Module:
     from transformers import AutoModel, M2M100Model, T5EncoderModel
 
-    with torch.device(device if device == "meta" else "cpu"):
+    with torch.device(device):  # built where it runs (random: and meta alike)
         if config.model_type == "m2m_100":
             return M2M100Model(config).get_encoder()
         if config.model_type in T5_LIKE:

@@ -39,6 +39,21 @@ KNOWN_SHAPES: dict[str, dict] = {
         num_attention_heads=32, num_key_value_heads=8, max_position_embeddings=8192, rope_theta=500000.0,
         rms_norm_eps=1e-5, tie_word_embeddings=False, hidden_act="silu", bos_token_id=128000, eos_token_id=128001,
     ),
+    # CrossLoRA's LLMs (its paper: LLaMA-3-8B-Instruct and Qwen2.5-7B-Instruct): the base model's
+    # shape, with the instruct model's end of turn <|eot_id|> as eos.
+    "meta-llama/Meta-Llama-3-8B-Instruct": dict(
+        model_type="llama", vocab_size=128256, hidden_size=4096, intermediate_size=14336, num_hidden_layers=32,
+        num_attention_heads=32, num_key_value_heads=8, max_position_embeddings=8192, rope_theta=500000.0,
+        rms_norm_eps=1e-5, tie_word_embeddings=False, hidden_act="silu", bos_token_id=128000, eos_token_id=128009,
+    ),
+    # LLINK's LLM (its paper: LLaMA-3.2-1B, read through XLM-R base).
+    "meta-llama/Llama-3.2-1B": dict(
+        model_type="llama", vocab_size=128256, hidden_size=2048, intermediate_size=8192, num_hidden_layers=16,
+        num_attention_heads=32, num_key_value_heads=8, head_dim=64, max_position_embeddings=131072,
+        rope_theta=500000.0, rope_scaling=dict(rope_type="llama3", factor=32.0, low_freq_factor=1.0,
+                                               high_freq_factor=4.0, original_max_position_embeddings=8192),
+        rms_norm_eps=1e-5, tie_word_embeddings=True, hidden_act="silu", bos_token_id=128000, eos_token_id=128001,
+    ),
     "HuggingFaceTB/SmolLM2-135M-Instruct": dict(
         model_type="llama", vocab_size=49152, hidden_size=576, intermediate_size=1536,
         num_hidden_layers=30, num_attention_heads=9, num_key_value_heads=3,
@@ -49,6 +64,11 @@ KNOWN_SHAPES: dict[str, dict] = {
         model_type="bert", vocab_size=250037, hidden_size=384, intermediate_size=1536,
         num_hidden_layers=12, num_attention_heads=12, max_position_embeddings=512,
         type_vocab_size=2, layer_norm_eps=1e-12, pad_token_id=0,
+    ),
+    "FacebookAI/xlm-roberta-base": dict(
+        model_type="xlm-roberta", vocab_size=250002, hidden_size=768, intermediate_size=3072,
+        num_hidden_layers=12, num_attention_heads=12, max_position_embeddings=514, type_vocab_size=1,
+        layer_norm_eps=1e-5, hidden_act="gelu", pad_token_id=1, bos_token_id=0, eos_token_id=2,
     ),
     "facebook/nllb-200-distilled-600M": dict(_NLLB, d_model=1024, encoder_layers=12, decoder_layers=12,
                                              encoder_ffn_dim=4096, decoder_ffn_dim=4096),

@@ -131,7 +131,7 @@ def load_nmt(spec: str | BackboneSpec, *, dtype: str = "float32", device: str = 
 
         config = architecture_config(spec)
         _check_nmt_type(spec, config.model_type)
-        with torch.device("meta" if device == "meta" else "cpu"):
+        with torch.device(device):  # built where it runs: no CPU copy first
             model = AutoModelForSeq2SeqLM.from_config(config)
         # Random weights need no real vocabulary: bytes and every FLORES-200 code as a token.
         tokenizer = byte_tokenizer([lang.code for lang in all_languages()])

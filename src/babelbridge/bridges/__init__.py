@@ -2,6 +2,7 @@
 
 from .base import Bridge, TranslationPair
 from .checkpoint import init_from_checkpoint, load_bridge, load_trainable_into, read_metadata, save_bridge
+from .crosslora import CrossLoRABridge, CrossLoRAConfig
 from .hca import HCABridge, HCAConfig
 from .llink import LLINKBridge, LLINKConfig
 from .lora import LoRABridge, LoRAConfig
@@ -13,7 +14,7 @@ from .registry import METHODS, bridge_class, build_bridge, load_backbones
 from .xbridge import XBridgeBridge, XBridgeConfig
 
 __all__ = [
-    "Bridge", "HCABridge", "HCAConfig", "LLINKBridge", "LLINKConfig", "LoRABridge", "LoRAConfig", "METHODS", "NMTBridge", "NMTConfig", "PromptedBridge",
+    "Bridge", "CrossLoRABridge", "CrossLoRAConfig", "HCABridge", "HCAConfig", "LLINKBridge", "LLINKConfig", "LoRABridge", "LoRAConfig", "METHODS", "NMTBridge", "NMTConfig", "PromptedBridge",
     "PromptedConfig", "TranslationPair", "XBridgeBridge", "XBridgeConfig",
     "bridge_class", "build_bridge", "load_backbones", "init_from_checkpoint", "load_bridge", "load_trainable_into", "read_metadata", "save_bridge",
     "save_nmt_baseline", "save_prompted_baseline",

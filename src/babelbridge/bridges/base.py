@@ -14,9 +14,10 @@ import torch
 from torch import nn
 
 from ..backbones import FrozenDecoder, FrozenEncoder
-from ..errors import InputError
+from ..errors import BabelBridgeError, InputError
 from ..languages import get_language, normalize_language
 from ..pairs import TranslationPair  # noqa: F401 (re-exported: bridges.base.TranslationPair)
+from .rdrop import rdrop_loss
 
 BACKBONE_PREFIXES = ("encoder.", "decoder.")
 
@@ -81,11 +82,15 @@ class Bridge(nn.Module):
         """Tokens a target takes, end of turn included (compared with config.max_target_tokens)."""
         return len(self.decoder.target_ids(text))
 
-    def forward(self, batch: dict[str, torch.Tensor] | None, call=None):
+    def forward(self, batch: dict[str, torch.Tensor] | None, rdrop_alpha: float = 0.0, call=None):
         # Training goes through forward so that DDP (accelerate) sees the call it hooks. call: run
         # this instead of the loss: under FSDP2 the bridge's own parameters are gathered from
         # their shards only inside forward (the trainer's validation metrics run this way).
-        return self.loss(batch) if call is None else call()
+        if call is not None:
+            return call()
+        if rdrop_alpha:
+            return self.rdrop_loss(batch, rdrop_alpha)
+        return self.loss(batch)
 
     @property
     def _no_split_modules(self) -> list[str]:
@@ -95,6 +100,48 @@ class Bridge(nn.Module):
         names = [n for backbone in self.backbones().values() for m in backbone.modules()
                  for n in getattr(type(m), "_no_split_modules", None) or []]
         return list(dict.fromkeys(names))
+
+    # ---- R-Drop (train.rdrop_alpha; bridges/rdrop.py): for any bridge with answer logits + dropout
+    def answer_logits(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+        """The logits of the answer tokens `loss` scores and their labels (-100: not scored), as
+        FrozenDecoder.answer_logits gives them; a bridge whose loss is that answer loss returns
+        them, and R-Drop can then train it. Rows are the batch's rows."""
+        raise NotImplementedError(f"{self.method} bridges do not give their answer logits")
+
+    def rdrop_loss(self, batch: dict[str, torch.Tensor], alpha: float) -> torch.Tensor:
+        """R-Drop's eq. 9: the batch stacked on itself (every batch tensor has one row per pair),
+        one forward, rows i and B + i compared."""
+        doubled = {k: torch.cat([v, v]) for k, v in batch.items()}
+        logits, labels = self.answer_logits(doubled)
+        rows = len(logits) // 2
+        return rdrop_loss(logits[:rows], logits[rows:], labels[:rows], alpha)
+
+    def has_dropout(self) -> bool:
+        """Whether the trainable part has a dropout module (p > 0) active in training mode (the frozen
+        backbones never drop anything)."""
+        was_training = self.training
+        self.train(True)
+        try:
+            return any(isinstance(m, nn.modules.dropout._DropoutNd) and m.p > 0 and m.training for m in self.modules())
+        finally:
+            self.train(was_training)
+
+    def check_rdrop(self, alpha: float) -> None:
+        """train.rdrop_alpha > 0 needs two different passes (dropout) and the answer logits."""
+        if not alpha:
+            return
+        if not self.has_dropout():
+            raise BabelBridgeError(f"train.rdrop_alpha {alpha}: R-Drop compares two passes with different dropout "
+                                   f"masks, and this {self.method} bridge's trainable part has no dropout (both passes "
+                                   f"would be identical); give it a dropout above 0 (bridge.dropout for lora and "
+                                   f"crosslora) or set train.rdrop_alpha to 0")
+        if type(self).answer_logits is Bridge.answer_logits:
+            raise BabelBridgeError(f"train.rdrop_alpha {alpha}: R-Drop needs the answer tokens' logits "
+                                   f"(Bridge.answer_logits), which {self.method} bridges do not give")
+
+    def check_pairs(self, pairs: Sequence[TranslationPair]) -> None:
+        """Refuse training pairs this bridge cannot take, before any step (CrossLoRA: a direction
+        outside its expert languages). Default: any pair."""
 
     # ---- what the trainer asks of a bridge beyond its loss (defaults fit an answer loss) ------
     def loss_weight(self, batch: dict[str, torch.Tensor]) -> int:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ..errors import BabelBridgeError
 from .base import Bridge
+from .crosslora import CrossLoRABridge
 from .hca import HCABridge
 from .llink import LLINKBridge
 from .lora import LoRABridge
@@ -12,7 +13,7 @@ from .prompted import PromptedBridge
 from .xbridge import XBridgeBridge
 
 METHODS: dict[str, type[Bridge]] = {cls.method: cls for cls in (HCABridge, LLINKBridge, PromptedBridge, LoRABridge,
-                                                                XBridgeBridge, NMTBridge)}
+                                                                CrossLoRABridge, XBridgeBridge, NMTBridge)}
 
 
 def bridge_class(method: str) -> type[Bridge]:

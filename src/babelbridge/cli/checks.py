@@ -64,3 +64,30 @@ def parse_bridge_arg(text: str) -> tuple[str, Path]:
     if not label:
         label = path.resolve().parent.name if path.name == "bridge" else (path.name or str(path))
     return label, path
+
+
+# The methods whose bridges take LMT's PMP options (Bridge.supports_pmp), repeated here because
+# importing the bridges imports torch; tests/test_pmp.py keeps the two equal.
+PMP_METHODS = ("prompted", "lora", "crosslora")
+
+
+def check_pmp_bridge(option: str, name: str, path: Path, *, force: bool) -> None:
+    """A bridge asked to translate with PMP (translate --pmp, eval --pmp): its bridge.json (no
+    torch) must name a method that reads the source in its prompt and, unless forced, a config
+    trained with PMP."""
+    import json
+
+    from ..pretrained import CHECKPOINT_FILES
+
+    meta = json.loads((path / CHECKPOINT_FILES[0]).read_text(encoding="utf-8"))
+    method, config = meta.get("method"), meta.get("config") or {}
+    if method not in PMP_METHODS:
+        raise InputError(f"{option}: PMP needs a bridge that reads the source in its prompt: {', '.join(PMP_METHODS)}; "
+                         f"{name} is a {method} bridge")
+    # An error, not a warning: a bridge made without PMP has never seen an auxiliary sentence in
+    # its prompt, so its scores under PMP measure an untrained prompt, and a warning scrolls
+    # away in a long evaluation log. Trying it on purpose (PMP zero-shot on the LLM alone, or
+    # as an ablation) costs one flag.
+    if not config.get("pmp", False) and not force:
+        raise InputError(f"{option}: {name} was made without PMP (its config has pmp: false), so its prompt has "
+                         f"never held an auxiliary sentence; add --force-pmp to prompt it with its pmp_template anyway")

@@ -14,7 +14,8 @@ import time
 from ..errors import InputError
 from ..languages import get_language
 from .checks import check_device_name, check_language, check_positive
-from .translate_cmd import check_device, resolve_bridge_path
+from ..pretrained import resolve_bridge_path
+from .checks import check_device
 
 # One verse per language, all from the test books (data/bible.py): (book, chapter, verse).
 DEMO_VERSES: dict[str, tuple[int, int, int]] = {

@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import InputError
-from .checks import DTYPES, check_device, check_device_name, check_language, check_positive, parse_bridge_arg
+from .checks import (DTYPES, check_device, check_device_name, check_language, check_pmp_bridge, check_positive,
+                     parse_bridge_arg)
 
 EPILOG = """examples:
   babelbridge eval --bridge runs/hca-deu-eng/bridge --testset flores:~/flores200 \\
@@ -25,6 +26,10 @@ EPILOG = """examples:
   babelbridge eval --bridge runs/hca/bridge --testset bible:test --langs fra_Latn,swh_Latn --limit 500 --out eval/bible
   babelbridge eval --bridge lmt=runs/lmt/bridge --bridge llm=baselines/qwen3-4b --baseline llm --testset bible:test \\
       --langs eng_Latn,zho_Hans,deu_Latn,swh_Latn --directions all --hubs eng_Latn,zho_Hans --limit 200 --out eval/a2a
+  babelbridge eval --bridge plain=runs/lmt-pmp/bridge --bridge pmp-o=runs/lmt-pmp/bridge \\
+      --bridge pmp-s=runs/lmt-pmp/bridge --pmp pmp-o=oracle --pmp pmp-s=self --baseline plain \\
+      --testset bible:test --langs eng_Latn,fra_Latn,spa_Latn,por_Latn --directions hub-centric --hubs eng_Latn \\
+      --out eval/pmp
 
 test sets (--testset):
   flores:DIR[:dev|:devtest]   FLORES-200 directory, classic (<split>/<code>.<split>) or parquet
@@ -47,6 +52,15 @@ averages per class (X->En, En->X, X->Y, and with --hubs into hubs, out of hubs, 
 paired bootstrap against --baseline per direction and pooled per class, and the off-target rate
 (outputs an offline language identifier, py3langid, does not call the target language) per
 direction and class; matrix_<metric>.csv and matrix_off_target.csv hold the matrices.
+
+PMP (LMT's Parallel Multilingual Prompting; --pmp LABEL=MODE, repeatable): that --bridge translates
+with an auxiliary sentence in its prompt. MODE oracle: the test set's own sentence in the auxiliary
+language (multi-way test sets only: bible, flores; every system is then scored on the segments
+all three languages have); self: the bridge first translates the source into the auxiliary
+language itself. The auxiliary of each direction is --aux-lang, or the one training chose: the
+closest high-resource relative among the evaluated languages (--langs, and --tgt-lang), as
+data.multiway picks it. The same bridge under several labels is evaluated plain and with PMP
+side by side. A bridge trained without PMP needs --force-pmp.
 
 output (--out DIR): results.md, results.csv, results.json (every hypothesis), chart_<metric>.png,
 run.json (signatures, command, versions, machine, date), cache/ (translations: re-running with
@@ -77,6 +91,14 @@ def add_parser(sub) -> None:
                    help="any-to-any: all, hub-centric, into-hubs, out-of-hubs or SRC-TGT,SRC-TGT,... over --langs")
     p.add_argument("--hubs", metavar="CODES", help="hub languages for --directions (e.g. eng_Latn,zho_Hans): "
                                                    "hub-centric directions and the into/out-of-hub averages")
+    p.add_argument("--pmp", action="append", default=[], metavar="LABEL=MODE",
+                   help="LMT's PMP for the --bridge labelled LABEL: oracle (the test set's auxiliary sentences) or "
+                        "self (the bridge writes them) (repeatable)")
+    p.add_argument("--aux-lang", metavar="CODE",
+                   help="the auxiliary language of every --pmp direction (default: per direction, the closest "
+                        "high-resource relative among the evaluated languages)")
+    p.add_argument("--force-pmp", action="store_true",
+                   help="allow --pmp on a bridge made without PMP (config pmp: false), e.g. the LLM alone")
     p.add_argument("--out", required=True, metavar="DIR", help="directory for the results (created)")
     p.add_argument("--metrics", default="chrf++,bleu", help="chrf++, bleu, spbleu, comet (default: %(default)s)")
     p.add_argument("--spm", metavar="PATH", help="the FLORES-200 sentencepiece model file, for spbleu")
@@ -114,6 +136,27 @@ class Plan:
     directions: list | None = None  # any-to-any: the Directions (testsets: one per direction)
     hubs: list[str] = field(default_factory=list)
     langs: list[str] = field(default_factory=list)
+    pmp: dict[str, str] = field(default_factory=dict)  # label -> PMP mode
+    auxiliaries: dict = field(default_factory=dict)  # (src, tgt) -> languages.auxiliary.Auxiliary
+
+
+def parse_pmp(values: list[str], bridges: dict[str, Path], *, force: bool) -> dict[str, str]:
+    """--pmp LABEL=MODE, each LABEL a --bridge whose bridge.json allows PMP."""
+    from ..evaluate.pmp import PMP_MODES
+
+    modes: dict[str, str] = {}
+    for text in values:
+        label, sep, mode = text.partition("=")
+        if not sep or mode not in PMP_MODES:
+            raise InputError(f"--pmp {text!r}: expected LABEL=MODE with MODE one of {', '.join(PMP_MODES)}")
+        if label not in bridges:
+            raise InputError(f"--pmp {text!r}: {label!r} is not a --bridge label; labels: {', '.join(bridges)}")
+        if label in modes:
+            raise InputError(f"--pmp names {label!r} twice; label the same bridge twice (--bridge A=DIR --bridge "
+                             f"B=DIR) to evaluate it in two modes")
+        check_pmp_bridge("--pmp", f"--bridge {label}", bridges[label], force=force)
+        modes[label] = mode
+    return modes
 
 
 def parse_groups(text: str, languages: list[str]) -> dict[str, list[str]]:
@@ -172,6 +215,11 @@ def validate(args) -> Plan:
         if label in bridges:
             raise InputError(f"--bridge: label {label!r} is used twice; name them with LABEL=PATH")
         bridges[label] = path
+    pmp = parse_pmp(getattr(args, "pmp", None) or [], bridges, force=getattr(args, "force_pmp", False))
+    aux_lang = getattr(args, "aux_lang", None)
+    if not pmp and (aux_lang is not None or getattr(args, "force_pmp", False)):
+        raise InputError(f"{'--aux-lang' if aux_lang is not None else '--force-pmp'} needs --pmp LABEL=MODE")
+    aux_lang = check_language("--aux-lang", aux_lang) if aux_lang is not None else None
     if args.baseline is not None and args.baseline not in bridges:
         raise InputError(f"--baseline {args.baseline!r} is not a --bridge label; labels: {', '.join(bridges)}")
     if args.baseline is not None and len(bridges) < 2:
@@ -195,16 +243,26 @@ def validate(args) -> Plan:
     elif args.comet_python is not None:
         raise InputError("--comet-python is only used by the comet metric; add comet to --metrics")
 
+    from ..evaluate.pmp import auxiliary_languages
+
+    testset = parse_testset(args.testset)
     if directions_mode:
         from ..evaluate.any_to_any import parse_directions
         from ..evaluate.testsets import load_direction_testsets
 
         directions = parse_directions(args.directions, langs, hubs)
-        testsets = load_direction_testsets(parse_testset(args.testset), directions, args.limit)
-        return Plan(bridges, testsets, metrics, out, {}, ratios, comet, directions, hubs, langs)
-    testsets = load_testsets(parse_testset(args.testset), langs, tgt_lang, args.limit)
+        # Every system reads the same segments: with PMP, those the auxiliary language has too.
+        languages = langs or list(dict.fromkeys(c for d in directions for c in d))
+        auxiliaries = auxiliary_languages(directions, languages, aux_lang=aux_lang) if pmp else {}
+        testsets = load_direction_testsets(testset, directions, args.limit,
+                                           {d: a.lang for d, a in auxiliaries.items()} if pmp else None)
+        return Plan(bridges, testsets, metrics, out, {}, ratios, comet, directions, hubs, langs, pmp, auxiliaries)
+    auxiliaries = auxiliary_languages([(c, tgt_lang) for c in langs], [*langs, tgt_lang],
+                                      aux_lang=aux_lang) if pmp else {}
+    testsets = load_testsets(testset, langs, tgt_lang, args.limit,
+                             {d: a.lang for d, a in auxiliaries.items()} if pmp else None)
     groups = parse_groups(args.groups, [ts.name for ts in testsets]) if args.groups else {}
-    return Plan(bridges, testsets, metrics, out, groups, ratios, comet)
+    return Plan(bridges, testsets, metrics, out, groups, ratios, comet, pmp=pmp, auxiliaries=auxiliaries)
 
 
 # ---- running -----------------------------------------------------------------------------------
@@ -220,8 +278,10 @@ def run(args) -> None:
     for origin, skipped in dict.fromkeys((ts.origin, ts.empty_skipped) for ts in plan.testsets):
         if skipped:
             log(f"{origin}: skipped {skipped} pair(s) with an empty side")
+    for (src, tgt), aux in plan.auxiliaries.items():
+        log(f"PMP: auxiliary language for {src} -> {tgt}: {aux.lang} ({aux.why})")
     check_device(args.device)
-    systems = [System.from_checkpoint(label, path, device=args.device, dtype=args.dtype)
+    systems = [System.from_checkpoint(label, path, device=args.device, dtype=args.dtype, pmp=plan.pmp.get(label))
                for label, path in plan.bridges.items()]
     generation = {"num_beams": args.beam, "max_new_tokens": args.max_new_tokens, "truncate": args.truncate}
     if plan.directions is not None:

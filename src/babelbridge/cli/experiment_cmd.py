@@ -73,21 +73,39 @@ def experiment_path(args) -> Path:
 def describe(spec) -> str:
     lines = [f"{spec.title}{' (quick)' if spec.quick else ''}", ""]
     for s in spec.systems.values():
-        if s.trained:
+        if s.bridge_of is not None:
+            lines.append(f"  {s.name:24s} {s.bridge_of}'s bridge, PMP {s.pmp} -> {s.describe}")
+        elif s.trained:
             train = s.run.get("train", {})
-            langs = ", ".join(e.get("src_lang", "?") for e in s.run.get("data", {}).get("train", []))
+            data = s.run.get("data", {})
+            langs = ", ".join(e.get("src_lang", "?") for e in data.get("train") or [])
+            if data.get("multiway"):
+                mw = data["multiway"]
+                down = data.get("downsample")
+                langs = ", ".join(filter(None, [langs, f"multi-way {mw.get('directions', 'hub-centric')} over "
+                                                       f"{len(mw.get('langs', []))} languages"
+                                                + (f", {mw['limit']} a direction" if mw.get("limit") else "")
+                                                + (f", keep {down['keep']:g} into {','.join(down['into'])}"
+                                                   if down else "") + (", PMP" if mw.get("pmp") else "")]))
             stage = f" {s.run['bridge']['stage']}" if "stage" in (s.run.get("bridge") or {}) else ""
             start = f", from {s.init_from}" if s.init_from else ""
             lines.append(f"  {s.name:24s} trained: {s.run['method']}{stage}, {train.get('max_steps', '?')} steps of "
-                         f"{train.get('global_batch_size', '?')}, {langs if len(langs) < 60 else 'many languages'}"
+                         f"{train.get('global_batch_size', '?')}, {langs if len(langs) < 120 else 'many languages'}"
                          f"{start} -> {s.describe}")
         else:
-            lines.append(f"  {s.name:24s} given: {s.bridge} -> {s.describe}")
+            pmp = f", PMP {s.pmp}" if s.pmp else ""
+            lines.append(f"  {s.name:24s} given: {s.bridge}{pmp} -> {s.describe}")
     ev = spec.evaluation
-    lines += ["", f"evaluation: {ev['testset']}, {len(ev['langs'])} languages ({', '.join(ev['langs'])}), "
-                  f"{ev['limit'] or 'all'} segments each, metrics {', '.join(ev['metrics'])}, "
-                  f"baseline {ev['baseline']}",
-              "groups: " + "; ".join(f"{g}={','.join(c)}" for g, c in ev["groups"].items())]
+    if spec.any_to_any:
+        lines += ["", f"evaluation: {ev['testset']}, {len(spec.testset_names())} directions ({ev['directions']}"
+                      + (f", hubs {', '.join(ev['hubs'])}" if ev["hubs"] else "") + f") over {len(ev['langs'])} "
+                      f"languages ({', '.join(ev['langs'])}), {ev['limit'] or 'all'} segments each, metrics "
+                      f"{', '.join(ev['metrics'])}, baseline {ev['baseline']}"]
+    else:
+        lines += ["", f"evaluation: {ev['testset']}, {len(ev['langs'])} languages ({', '.join(ev['langs'])}), "
+                      f"{ev['limit'] or 'all'} segments each, metrics {', '.join(ev['metrics'])}, "
+                      f"baseline {ev['baseline']}",
+                  "groups: " + "; ".join(f"{g}={','.join(c)}" for g, c in ev["groups"].items())]
     if spec.retrieval:
         r = spec.retrieval
         lines.append(f"retrieval: {r['testset']}, {', '.join(r['langs'])}, {r['limit'] or 'all'} sentences each, "

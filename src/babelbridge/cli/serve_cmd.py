@@ -12,9 +12,8 @@ import sys
 
 from ..errors import BabelBridgeError, InputError
 from ..serve.limits import BatchConfig, ServeLimits
-from . import translate_cmd
-from .checks import check_device_name, check_positive
-from .translate_cmd import DTYPES, check_device, resolve_bridge_path
+from ..pretrained import resolve_bridge_path
+from .checks import DTYPES, check_device, check_device_name, check_positive
 
 API_KEY_ENV = "BABELBRIDGE_API_KEY"
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
@@ -117,7 +116,9 @@ def build_app(args):
     if missing:
         raise BabelBridgeError(f"babelbridge serve needs {' and '.join(missing)}: pip install 'babelbridge[serve]'")
     check_device(args.device)
-    bridge = translate_cmd.load(path, args.device, args.dtype)
+    from .. import bridges
+
+    bridge = bridges.load_bridge(path, device=args.device, dtype=args.dtype)
 
     from ..serve.app import create_app
     from ..serve.engine import BridgeEngine

@@ -16,7 +16,6 @@ checks every line, and a second (the tokenizer only) every source's length.
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 import time
@@ -25,9 +24,9 @@ from pathlib import Path
 from typing import Iterable, Iterator
 
 from ..bulk import BulkRun, Shard
-from ..errors import BabelBridgeError, CheckpointError, InputError
-from .checks import DTYPES, check_device, check_device_name, check_language, check_positive  # noqa: F401 (eval, serve use them)
-from ..pretrained import BUILTIN_BRIDGES, CHECKPOINT_FILES, resolve_bridge_path  # noqa: F401 (eval, serve, demo use them)
+from ..errors import InputError
+from .checks import DTYPES, check_device, check_device_name, check_language, check_pmp_bridge, check_positive
+from ..pretrained import BUILTIN_BRIDGES, resolve_bridge_path
 from ..textio import (FORMATS, BadLine, Record, detect_format, format_record, iter_lines, parse_plain, parse_record,
                       raise_problems, split_lines)
 
@@ -37,9 +36,6 @@ from ..textio import (FORMATS, BadLine, Record, detect_format, format_record, it
 CHUNK_BATCHES = 8
 # What a file's bad-line error adds: the other way out.
 SKIP_HINT = "; or pass --skip-bad-lines to skip such lines (each becomes an empty output line)"
-# The methods whose bridges take LMT's PMP options (Bridge.supports_pmp), repeated here because
-# importing the bridges imports torch; tests/test_pmp.py keeps the two equal.
-PMP_METHODS = ("prompted", "lora")
 PMP_MODES = ("oracle", "self")
 
 EPILOG = """examples:
@@ -374,19 +370,7 @@ def check_pmp_options(args, bridge: Path) -> None:
             verb = "needs" if len(given) == 1 else "need"
             raise InputError(f"{' and '.join(given)} {verb} --pmp oracle or --pmp self")
         return
-    meta = json.loads((bridge / CHECKPOINT_FILES[0]).read_text(encoding="utf-8"))
-    method, config = meta.get("method"), meta.get("config") or {}
-    if method not in PMP_METHODS:
-        raise InputError(f"--pmp: PMP needs a bridge that reads the source in its prompt: {', '.join(PMP_METHODS)}; "
-                         f"--bridge {args.bridge} is a {method} bridge")
-    # An error, not a warning: a bridge made without PMP has never seen an auxiliary sentence in
-    # its prompt, so its scores under --pmp measure an untrained prompt, and a warning scrolls
-    # away in a long evaluation log. Trying it on purpose (PMP zero-shot on the LLM alone, or
-    # as an ablation) costs one flag.
-    if not config.get("pmp", False) and not args.force_pmp:
-        raise InputError(f"--pmp: --bridge {args.bridge} was made without PMP (its config has pmp: false), so its "
-                         f"prompt has never held an auxiliary sentence; add --force-pmp to prompt it with its "
-                         f"pmp_template anyway")
+    check_pmp_bridge("--pmp", f"--bridge {args.bridge}", bridge, force=args.force_pmp)
     if args.aux_column is not None:
         if args.pmp != "oracle":
             raise InputError("--aux-column applies to --pmp oracle (--pmp self writes the auxiliary sentences itself)")

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Iterator
 
 from .errors import DataError
-from .raw import RawPair, read_lines
+from .raw import RawPair, RawTriple, read_lines
 from .spec import CorpusSpec
 
 
@@ -62,18 +62,24 @@ def _sentences(path: Path) -> list[str]:
     return [(text or "").rstrip("\r\n") for text in column]  # a null row counts as an empty sentence
 
 
-def read_flores(spec: CorpusSpec) -> Iterator[RawPair]:
+def read_flores(spec: CorpusSpec) -> Iterator[RawPair | RawTriple]:
+    """The two languages' files line by line; with spec.pivot_lang, triples (a third file, the
+    same lines: FLORES-200 is multi-way)."""
     root = spec.path
     if not root.is_dir():
         raise DataError(f"FLORES-200 directory not found: {root}")
     if not (root / spec.split).is_dir():
         raise DataError(f"FLORES-200 directory {root} has no '{spec.split}' folder "
                         f"(expected {root / spec.split}/<code>.{spec.split} or <code>.parquet)")
-    src_file = _find(root, spec.split, spec.src_lang)
-    tgt_file = _find(root, spec.split, spec.tgt_lang)
-    src, tgt = _sentences(src_file), _sentences(tgt_file)
-    if len(src) != len(tgt):
-        raise DataError(f"FLORES-200 files are not aligned: {src_file} has {len(src)} sentences "
-                        f"but {tgt_file} has {len(tgt)}")
-    for i, (s, t) in enumerate(zip(src, tgt), 1):
-        yield RawPair(s, t, spec.src_lang, spec.tgt_lang, (src_file, i), (tgt_file, i))
+    files = [_find(root, spec.split, code) for code in (spec.src_lang, spec.tgt_lang, spec.pivot_lang) if code]
+    columns = [_sentences(f) for f in files]
+    for f, column in zip(files[1:], columns[1:]):
+        if len(column) != len(columns[0]):
+            raise DataError(f"FLORES-200 files are not aligned: {files[0]} has {len(columns[0])} sentences "
+                            f"but {f} has {len(column)}")
+    for i, texts in enumerate(zip(*columns), 1):
+        at = [(f, i) for f in files]
+        if spec.pivot_lang is None:
+            yield RawPair(texts[0], texts[1], spec.src_lang, spec.tgt_lang, at[0], at[1])
+        else:
+            yield RawTriple(texts[0], texts[1], spec.src_lang, spec.tgt_lang, at[0], at[1], texts[2], at[2])

@@ -16,7 +16,7 @@ FORMATS = ("tsv", "jsonl", "text", "flores", "bible")
 FORMAT_SPLITS = {"flores": ("devtest", "dev"), "bible": ("train", "dev", "test")}
 SPLITS = FORMAT_SPLITS["flores"]
 _SPLIT_OWNER = {"flores": "FLORES", "bible": "Bible"}
-PIVOT_FORMATS = ("bible", "jsonl")  # the formats that can hold a third, pivot sentence per pair
+PIVOT_FORMATS = ("bible", "flores", "jsonl")  # the formats that can hold a third, pivot sentence per pair
 
 
 @dataclass(frozen=True)
@@ -30,10 +30,10 @@ class CorpusSpec:
         ``split`` train/dev/test is required; see babelbridge.data.bible).
     src_lang/tgt_lang: any alias `normalize_language` accepts; stored as FLORES-200 codes.
         Only "jsonl" may leave them unset, and then every line must carry its own.
-    pivot_lang: a multi-way corpus read as triples (formats "bible" and "jsonl" only): each
-        pair also carries its sentence in this language (TranslationPair.pivot; XBridge's x-en-y
-        triples have pivot_lang eng_Latn). "bible" keeps the verses all three versions have;
-        "jsonl" then needs a non-empty "pivot" on every line. Must differ from src/tgt_lang
+    pivot_lang: a multi-way corpus read as triples (formats "bible", "flores" and "jsonl" only):
+        each pair also carries its sentence in this language (TranslationPair.pivot; XBridge's
+        x-en-y triples have pivot_lang eng_Latn; LMT's PMP auxiliary). "bible" keeps the verses
+        all three versions have; "flores" reads the third file's same lines; "jsonl" then needs a non-empty "pivot" on every line. Must differ from src/tgt_lang
         (from_dict: a jsonl entry with pivot_lang and no tgt_lang takes each line's tgt_lang).
     weight: relative sampling weight, used by the "weighted" mixture only.
     limit: keep at most this many (non-empty) pairs, reading stops there.

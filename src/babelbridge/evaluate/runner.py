@@ -34,25 +34,34 @@ def _stderr(message: str) -> None:
 
 
 class System:
-    """A labelled bridge: its identity (the cache key's part) and how to get it."""
+    """A labelled bridge: its identity (the cache key's part) and how to get it.
 
-    def __init__(self, label: str, identity: dict, loader: Callable[[], object], *, owned: bool = True):
+    pmp: None, or LMT's PMP mode the bridge translates with ("oracle" | "self", evaluate/pmp.py);
+    the same bridge evaluated plain and with PMP is two systems with two labels."""
+
+    def __init__(self, label: str, identity: dict, loader: Callable[[], object], *, owned: bool = True,
+                 pmp: str | None = None):
+        from .pmp import check_mode
+
+        self.pmp = check_mode(pmp, f"system {label}")
         self.label, self.identity, self._loader, self._owned = label, identity, loader, owned
+        if pmp is not None:
+            self.identity = {**identity, "pmp": pmp}
         self._bridge = None
 
     @classmethod
     def from_checkpoint(cls, label: str, path: str | os.PathLike, *, device: str = "cpu",
-                        dtype: str = "float32") -> System:
+                        dtype: str = "float32", pmp: str | None = None) -> System:
         def load():
             from .. import bridges  # looked up at call time: one load path for every tool
 
             return bridges.load_bridge(Path(path), device=device, dtype=dtype)
 
-        return cls(label, {**checkpoint_identity(path), "dtype": dtype}, load)
+        return cls(label, {**checkpoint_identity(path), "dtype": dtype}, load, pmp=pmp)
 
     @classmethod
-    def from_bridge(cls, label: str, bridge) -> System:
-        return cls(label, bridge_identity(bridge), lambda: bridge, owned=False)
+    def from_bridge(cls, label: str, bridge, *, pmp: str | None = None) -> System:
+        return cls(label, bridge_identity(bridge), lambda: bridge, owned=False, pmp=pmp)
 
     @property
     def loaded(self) -> bool:
@@ -105,14 +114,21 @@ def translate_all(systems: Sequence[System], testsets: Sequence[TestSet], *, gen
     """hypotheses[system][test set] and how each was obtained ({"cached": bool, "seconds": float})."""
     from tqdm import tqdm
 
+    from .pmp import translate_options
+
     generation = {**DEFAULT_GENERATION, **(generation or {})}
     _check_names(systems, testsets)
+    for system in systems:  # a PMP system on a test set without auxiliaries fails before any translation
+        for ts in testsets:
+            translate_options(system.pmp, ts)
     hyps: dict[str, dict[str, list[str]]] = {}
     info: dict[str, dict[str, dict]] = {}
     for system in systems:
         hyps[system.label], info[system.label] = {}, {}
         for ts in testsets:
-            cached = cache.get(system.identity, ts, generation) if cache else None
+            options, extra = translate_options(system.pmp, ts)
+            identity = {**system.identity, **extra}
+            cached = cache.get(identity, ts, generation) if cache else None
             if cached is not None:
                 hyps[system.label][ts.name] = cached
                 info[system.label][ts.name] = {"cached": True, "seconds": 0.0}
@@ -125,11 +141,13 @@ def translate_all(systems: Sequence[System], testsets: Sequence[TestSet], *, gen
                       disable=not progress, dynamic_ncols=True) as bar:
                 for start in range(0, len(ts), chunk):
                     part = list(ts.sources[start : start + chunk])
-                    out += bridge.translate(part, ts.src_lang, ts.tgt_lang, batch_size=batch_size, **generation)
+                    sliced = {k: (list(v[start : start + chunk]) if k == "aux_texts" else v) for k, v in options.items()}
+                    out += bridge.translate(part, ts.src_lang, ts.tgt_lang, batch_size=batch_size, **generation,
+                                            **sliced)
                     bar.update(len(part))
             seconds = time.perf_counter() - started
             if cache:
-                cache.put(system.identity, ts, generation, out)
+                cache.put(identity, ts, generation, out)
             hyps[system.label][ts.name] = out
             info[system.label][ts.name] = {"cached": False, "seconds": round(seconds, 3)}
             log(f"{system.label} {ts.name}: translated {len(ts)} segments in {seconds:.1f} s")

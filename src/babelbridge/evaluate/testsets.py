@@ -13,6 +13,12 @@ becomes TestSets through `testsets_from_corpus`, so a new corpus format of the d
                                      in PATH, one file per --langs code (e.g. dev.{lang}.tsv)
     jsonl:PATH                       {"src", "tgt", "src_lang"} lines; --langs selects (and
                                      gives the language of lines without "src_lang")
+
+LMT's PMP-O (an auxiliary sentence of each segment in a third language, evaluate/pmp.py) reads
+the multi-way sets (bible, flores) as triples: `auxiliaries` maps a direction to its auxiliary
+language, and the TestSet carries aux_lang and aux_texts (only the segments all three languages
+have). The auxiliary is not part of the identity: it changes no translation of a system that
+does not read it (a PMP system's cache key adds it, runner.translate_all).
 """
 
 from __future__ import annotations
@@ -22,7 +28,7 @@ import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Sequence
+from typing import Mapping, Sequence
 
 from ..data import Corpus, CorpusSpec, read_corpus
 from ..errors import InputError
@@ -30,6 +36,7 @@ from ..errors import InputError
 ACCEPTED = ("flores:DIR[:dev|:devtest], bible[:PATH][:SPLIT] (SPLIT: train, dev or test), "
             "tsv:PATH (with {lang} in PATH for several languages), jsonl:PATH")
 KINDS = ("flores", "bible", "tsv", "jsonl")
+MULTIWAY_KINDS = ("bible", "flores")  # every language's file holds the same segments
 DEFAULT_SPLIT = {"flores": "devtest", "bible": "test"}
 _SPLIT = re.compile(r"[a-z]+")  # a bare word after the last ':' is a split, anything else a path
 
@@ -52,6 +59,8 @@ class TestSet:
     limit: int | None = None
     name: str = ""
     empty_skipped: int = 0  # pairs the reader dropped for an empty side (whole file for JSONL)
+    aux_lang: str | None = None  # PMP-O: the auxiliary language of this direction
+    aux_texts: tuple[str, ...] | None = None  # PMP-O: each segment in aux_lang
     identity: dict = field(init=False, compare=False)
 
     def __post_init__(self):
@@ -63,6 +72,11 @@ class TestSet:
         object.__setattr__(self, "sources", tuple(self.sources))
         object.__setattr__(self, "references", tuple(self.references))
         object.__setattr__(self, "name", self.name or self.src_lang)
+        if self.aux_texts is not None:
+            if self.aux_lang is None or len(self.aux_texts) != len(self.sources):
+                raise InputError(f"test set {self.origin}: {len(self.aux_texts)} auxiliary sentences (language "
+                                 f"{self.aux_lang}) for {len(self.sources)} sources; one each, with their language")
+            object.__setattr__(self, "aux_texts", tuple(self.aux_texts))
         # What determines the translations (the cache key's test-set part): not the references.
         object.__setattr__(self, "identity", {
             "origin": self.origin, "src_lang": self.src_lang, "tgt_lang": self.tgt_lang,
@@ -94,9 +108,15 @@ def testsets_from_corpus(corpus: Corpus, *, origin: str | None = None, limit: in
         raise InputError(f"test set {origin} mixes target languages ({', '.join(targets)}); "
                          f"an evaluation translates into one target language")
     skipped = corpus.report.empty_skipped if corpus.report else 0
-    return [TestSet(src, pairs[0].tgt_lang, tuple(p.src for p in pairs[:limit]),
-                    tuple(p.tgt for p in pairs[:limit]), origin, limit, empty_skipped=skipped)
-            for src, pairs in have.items()]
+    return [_testset(pairs[:limit], origin, limit, empty_skipped=skipped) for pairs in have.values()]
+
+
+def _testset(pairs: list, origin: str, limit: int | None, **kwargs) -> TestSet:
+    """A TestSet of pairs of one direction; triples (pairs with a pivot) give its auxiliary."""
+    aux_lang = pairs[0].pivot_lang if pairs and pairs[0].pivot is not None else None
+    return TestSet(pairs[0].src_lang, pairs[0].tgt_lang, tuple(p.src for p in pairs), tuple(p.tgt for p in pairs),
+                   origin, limit, aux_lang=aux_lang,
+                   aux_texts=tuple(p.pivot for p in pairs) if aux_lang is not None else None, **kwargs)
 
 
 @dataclass(frozen=True)
@@ -115,8 +135,12 @@ class TestSetSpec:
         parts = [self.kind] + ([str(self.path)] if self.path else []) + ([self.split] if self.split else [])
         return ":".join(parts)
 
-    def corpus_specs(self, langs: Sequence[str], tgt_lang: str, limit: int | None) -> list[CorpusSpec]:
-        """The CorpusSpecs to read: one per language, or one for a whole JSONL file."""
+    def corpus_specs(self, langs: Sequence[str], tgt_lang: str, limit: int | None,
+                     auxiliaries: Mapping[tuple[str, str], str | None] | None = None) -> list[CorpusSpec]:
+        """The CorpusSpecs to read: one per language, or one for a whole JSONL file; with
+        auxiliaries, (src, tgt) -> the pivot_lang its spec reads (triples)."""
+        if auxiliaries:
+            self.check_auxiliaries()
         if self.kind == "jsonl":
             own = langs[0] if len(langs) == 1 else None  # the language of lines without "src_lang"
             return [CorpusSpec("jsonl", self.path, src_lang=own, tgt_lang=tgt_lang)]
@@ -134,8 +158,16 @@ class TestSetSpec:
                 entry["path"] = str(self.path).replace("{lang}", code)
             if self.split is not None:
                 entry["split"] = self.split
+            if auxiliaries and auxiliaries.get((code, tgt_lang)):
+                entry["pivot_lang"] = auxiliaries[code, tgt_lang]
             specs.append(CorpusSpec.from_dict(entry))
         return specs
+
+    def check_auxiliaries(self) -> None:
+        if self.kind not in MULTIWAY_KINDS:
+            raise InputError(f"--testset {self.text}: PMP's oracle auxiliary sentences come from a multi-way test set "
+                             f"({', '.join(MULTIWAY_KINDS)}: every segment in every language), not {self.kind}; "
+                             f"use --pmp self, or `babelbridge translate --pmp oracle` with an auxiliary column")
 
 
 def parse_testset(text: str) -> TestSetSpec:
@@ -159,10 +191,12 @@ def parse_testset(text: str) -> TestSetSpec:
 
 
 def load_testsets(spec: TestSetSpec | str, langs: Sequence[str], tgt_lang: str = "eng_Latn",
-                  limit: int | None = None) -> list[TestSet]:
-    """Read a --testset for the given source languages (already normalised codes)."""
+                  limit: int | None = None,
+                  auxiliaries: Mapping[tuple[str, str], str | None] | None = None) -> list[TestSet]:
+    """Read a --testset for the given source languages (already normalised codes); auxiliaries:
+    see the module docstring."""
     spec = parse_testset(spec) if isinstance(spec, str) else spec
-    corpus_specs = spec.corpus_specs(langs, tgt_lang, limit)
+    corpus_specs = spec.corpus_specs(langs, tgt_lang, limit, auxiliaries)
     if spec.kind == "jsonl":  # one file, languages on its lines: limit per language after grouping
         sets = testsets_from_corpus(read_corpus(corpus_specs[0]), origin=spec.origin, limit=limit,
                                     langs=langs or None)
@@ -180,7 +214,8 @@ def load_testsets(spec: TestSetSpec | str, langs: Sequence[str], tgt_lang: str =
 # ---- any-to-any: one test set per direction -----------------------------------------------------
 
 def load_direction_testsets(spec: TestSetSpec | str, directions: Sequence[tuple[str, str]],
-                            limit: int | None = None) -> list[TestSet]:
+                            limit: int | None = None,
+                            auxiliaries: Mapping[tuple[str, str], str | None] | None = None) -> list[TestSet]:
     """One TestSet per (source, target) direction (already normalised codes), named "src-tgt".
 
     Multi-way test sets are read per direction: the Bible pairs the two versions' verses of the
@@ -189,18 +224,22 @@ def load_direction_testsets(spec: TestSetSpec | str, directions: Sequence[tuple[
     direction (tsv:test.{src}-{tgt}.tsv); a JSONL file is read once and grouped by the
     "src_lang"/"tgt_lang" of its lines (no "tgt_lang": English). The identity of a direction
     is the one the one-target evaluation gives it, so both share cached translations.
+    auxiliaries: see the module docstring.
     """
     spec = parse_testset(spec) if isinstance(spec, str) else spec
     directions = [tuple(d) for d in directions]
     if not directions:
         raise InputError("an any-to-any evaluation needs at least one direction")
+    if auxiliaries:
+        spec.check_auxiliaries()
     if spec.kind == "jsonl":
         return _jsonl_directions(spec, directions, limit)
     if spec.kind == "bible":
         from ..data.bible import bible_version
         from ..data.errors import DataError
 
-        for code in dict.fromkeys(c for d in directions for c in d):
+        aux_langs = [a for a in (auxiliaries or {}).values() if a]
+        for code in dict.fromkeys([*(c for d in directions for c in d), *aux_langs]):
             try:
                 bible_version(code)
             except DataError as err:
@@ -221,13 +260,14 @@ def load_direction_testsets(spec: TestSetSpec | str, directions: Sequence[tuple[
             entry["path"] = path.replace("{src}", src).replace("{tgt}", tgt)
         if spec.split is not None:
             entry["split"] = spec.split
+        if auxiliaries and auxiliaries.get((src, tgt)):
+            entry["pivot_lang"] = auxiliaries[src, tgt]
         corpus = read_corpus(CorpusSpec.from_dict(entry))
         origin = spec.origin.replace("{src}", src).replace("{tgt}", tgt)
         if not corpus.pairs:
             raise InputError(f"test set {origin}: no {src}-{tgt} pairs")
-        sets.append(TestSet(src, tgt, tuple(p.src for p in corpus.pairs[:limit]),
-                            tuple(p.tgt for p in corpus.pairs[:limit]), origin, limit, name=f"{src}-{tgt}",
-                            empty_skipped=corpus.report.empty_skipped if corpus.report else 0))
+        sets.append(_testset(corpus.pairs[:limit], origin, limit, name=f"{src}-{tgt}",
+                             empty_skipped=corpus.report.empty_skipped if corpus.report else 0))
     return sets
 
 

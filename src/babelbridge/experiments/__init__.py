@@ -16,6 +16,9 @@ EXPERIMENTS: dict[str, str] = {
     "llink": "the LLINK paper's claims: retrieval R@1 before and after stage A (Hindi, 6.5x-inflated Khmer's "
              "stand-in), translation from 8 soft slots trained on Hindi or German only, the usage ablation, "
              "LoRA with the source in the prompt and the LLM alone, on the pocket backbones and the Bible",
+    "lmt": "the LMT recipe's claims: English-centric multi-way LoRA SFT with every X->En pair (p = 100%) against "
+           "Strategic Downsampling (p = 5%, 20%) and PMP (oracle and self at inference), any-to-any evaluation "
+           "with floors, off-target rates and repetition, on the pocket LLM and the Bible",
 }
 
 _WHERE = {"ExperimentSpec": "spec", "load_experiment": "spec", "run_experiment": "runner",

@@ -361,6 +361,35 @@ def training_section(spec, summaries: dict) -> list[str]:
             "reads the source at all." + "".join(notes), ""]
 
 
+def head_section(spec, title: str, notes: list[str], run: dict | None, pending: dict[str, str] | None) -> list[str]:
+    """Title, how it was made, the evaluation's notes, the systems and those not trained yet."""
+    out = [f"# {title}", ""]
+    if spec.quick:
+        out += ["**Quick version** (`--quick`): fewer training steps and test segments than the full "
+                "experiment; a smoke test of the pipeline, not a result.", ""]
+    if run and run.get("argv"):
+        out += ["Made with (the last invocation; each trained system's exact run config is "
+                "runs/<system>/config.yaml):", "", "    " + " ".join(run["argv"]), ""]
+    out += [*notes, ""]
+    out += ["Systems:", ""] + [f"- **{s.name}**: {s.describe}" + (f" (PMP at inference: {s.pmp})" if s.pmp else "")
+                               for s in spec.systems.values()] + [""]
+    if pending:
+        out += ["**Not trained yet**, so not in the tables below (the same command trains them; "
+                "`--systems NAME` trains one):", ""] + [f"- {name}: {text}" for name, text in pending.items()] + [""]
+    return out
+
+
+def time_section(spec, summaries: dict, translation_seconds: dict | None) -> tuple[list[str], dict, float]:
+    """(lines, translation seconds per system, training minutes in all)."""
+    per_system = {name: sum((translation_seconds or {}).get(name, {}).values()) for name in spec.systems}
+    train_minutes = sum(t.seconds or 0.0 for t in summaries.values()) / 60
+    lines = ["## Time", "", f"Training: {train_minutes:.1f} min in all. Translating every test set: "
+             f"{sum(per_system.values()) / 60:.1f} min in all; "
+             + ", ".join(f"{n} {v / 60:.1f}" for n, v in per_system.items()) + " min. Summed over sessions; "
+             "machine and versions of the last: eval/run.json.", ""]
+    return lines, per_system, train_minutes
+
+
 def build(spec, report: Report, summaries: dict, *, translation_seconds: dict | None = None,
           run: dict | None = None, pending: dict[str, str] | None = None,
           pooled: list[dict] | None = None, pivots_pooled: list[dict] | None = None,
@@ -374,18 +403,7 @@ def build(spec, report: Report, summaries: dict, *, translation_seconds: dict | 
     ablations_pooled: each ablation against the full model over each ablation group (plus "group");
     same_pair_pooled: each same-pair baseline against the zero-shot system over each of
     same_pair_columns (plus "group"). retrieval: evaluate.retrieval's rows (before, chance, systems)."""
-    out = [f"# {report.title}", ""]
-    if spec.quick:
-        out += ["**Quick version** (`--quick`): fewer training steps and test segments than the full "
-                "experiment; a smoke test of the pipeline, not a result.", ""]
-    if run and run.get("argv"):
-        out += ["Made with (the last invocation; each trained system's exact run config is "
-                "runs/<system>/config.yaml):", "", "    " + " ".join(run["argv"]), ""]
-    out += [*report.notes, ""]
-    out += ["Systems:", ""] + [f"- **{s.name}**: {s.describe}" for s in spec.systems.values()] + [""]
-    if pending:
-        out += ["**Not trained yet**, so not in the tables below (the same command trains them; "
-                "`--systems NAME` trains one):", ""] + [f"- {name}: {text}" for name, text in pending.items()] + [""]
+    out = head_section(spec, report.title, report.notes, run, pending)
     for m in report.metrics:
         name = metric_name(m)
         out += [f"## {name} per source language (the layout of the paper's Table 2)", "",
@@ -400,13 +418,9 @@ def build(spec, report: Report, summaries: dict, *, translation_seconds: dict | 
     ablation_lines, ablation_data = ablation_section(spec, report, ablations_pooled)
     out += ratio_lines + pivot_lines + same_pair_lines + ablation_lines + retrieval_section(spec, retrieval or [])
     out += training_section(spec, summaries)
-    per_system = {name: sum((translation_seconds or {}).get(name, {}).values()) for name in spec.systems}
+    time_lines, per_system, train_minutes = time_section(spec, summaries, translation_seconds)
+    out += time_lines
     seconds = sum(per_system.values())
-    train_minutes = sum(t.seconds or 0.0 for t in summaries.values()) / 60
-    out += ["## Time", "", f"Training: {train_minutes:.1f} min in all. Translating every test set: "
-            f"{seconds / 60:.1f} min in all; "
-            + ", ".join(f"{n} {v / 60:.1f}" for n, v in per_system.items()) + " min. Summed over sessions; "
-            "machine and versions of the last: eval/run.json.", ""]
     data = {"experiment": spec.name, "quick": spec.quick, "pending": list(pending or {}), "ratios": ratio_data,
             "zero_shot_vs_oracle_pooled": list(pooled or []), "pivots": pivot_data,
             "pivots_pooled": list(pivots_pooled or []), "same_pair_baselines": same_pair_data,

@@ -241,8 +241,10 @@ def record_translation_time(out: Path, info: dict) -> dict:
     return recorded
 
 
-def trained_system(out: Path, system: SystemSpec, *, device: str, dtype: str):
-    """An evaluation System for a trained one; it loads the bridge only for an uncached translation."""
+def trained_system(out: Path, system: SystemSpec, *, device: str, dtype: str, label: str | None = None,
+                   pmp: str | None = None):
+    """An evaluation System for a trained one; it loads the bridge only for an uncached translation.
+    label, pmp: a bridge_of system's (the same bridge translating with PMP)."""
     from ..evaluate import System
 
     record, weights = record_trained(out, system), run_dir(out, system) / "bridge"
@@ -259,7 +261,7 @@ def trained_system(out: Path, system: SystemSpec, *, device: str, dtype: str):
         return bridges.load_bridge(weights, device=device, dtype=dtype)
 
     identity = {"checkpoint": record["checkpoint"], "sha256": record["sha256"], "dtype": dtype}
-    return System(system.name, identity, load)
+    return System(label or system.name, identity, load, pmp=pmp)
 
 
 def restore_start(out: Path, spec: ExperimentSpec, system: SystemSpec, log=_stderr) -> None:
@@ -334,11 +336,44 @@ def reference_bridge(system: SystemSpec, device: str, dtype: str):
     return build_bridge(run["method"], encoder, decoder, {**(run.get("bridge") or {}), "stage": "align"}).eval()
 
 
-def given_system(system: SystemSpec, *, device: str, dtype: str):
+def given_system(system: SystemSpec, *, device: str, dtype: str, label: str | None = None, pmp: str | None = None):
     from ..evaluate import System
     from ..pretrained import resolve_bridge_path
 
-    return System.from_checkpoint(system.name, resolve_bridge_path(system.bridge), device=device, dtype=dtype)
+    return System.from_checkpoint(label or system.name, resolve_bridge_path(system.bridge), device=device, dtype=dtype,
+                                  pmp=pmp)
+
+
+def evaluation_system(out: Path, system: SystemSpec, *, device: str, dtype: str):
+    """The evaluation System of any system of the file: trained, given, or bridge_of another's."""
+    owner = system.owner
+    make = trained_system if owner.trained else given_system
+    if owner is system:
+        return make(out, system, device=device, dtype=dtype, pmp=system.pmp) if owner.trained else \
+            make(system, device=device, dtype=dtype, pmp=system.pmp)
+    if owner.trained:
+        return make(out, owner, device=device, dtype=dtype, label=system.name, pmp=system.pmp)
+    return make(owner, device=device, dtype=dtype, label=system.name, pmp=system.pmp)
+
+
+def experiment_testsets(spec: ExperimentSpec) -> tuple[list, list | None]:
+    """(test sets, directions or None). With PMP systems, the test sets carry each direction's
+    auxiliary (evaluate/pmp.py) and every system is scored on the segments all three languages have."""
+    from ..evaluate import load_direction_testsets, load_testsets
+    from ..evaluate.any_to_any import parse_directions
+    from ..evaluate.pmp import auxiliary_languages
+
+    ev = spec.evaluation
+    pmp = any(s.pmp for s in spec.systems.values())
+    if spec.any_to_any:
+        directions = parse_directions(str(ev["directions"]), ev["langs"], ev["hubs"])
+        aux = auxiliary_languages(directions, ev["langs"], aux_lang=ev["aux_lang"]) if pmp else {}
+        return load_direction_testsets(ev["testset"], directions, ev["limit"],
+                                       {d: a.lang for d, a in aux.items()} or None), directions
+    pairs = [(c, ev["tgt_lang"]) for c in ev["langs"]]
+    aux = auxiliary_languages(pairs, [*ev["langs"], ev["tgt_lang"]], aux_lang=ev["aux_lang"]) if pmp else {}
+    return load_testsets(ev["testset"], ev["langs"], ev["tgt_lang"], ev["limit"],
+                         {d: a.lang for d, a in aux.items()} or None), None
 
 
 def pooled_comparisons(spec: ExperimentSpec, ev) -> dict[str, list[dict]]:
@@ -444,9 +479,9 @@ def _run_experiment(spec: ExperimentSpec, out: Path, *, only: list[str] | None =
     for system in spec.trained:
         check_run_dir(out, system)
     for system in spec.systems.values():
-        if not system.trained:
+        if not system.trained and system.bridge_of is None:
             resolve_bridge_path(system.bridge)
-    testsets = load_testsets(ev_cfg["testset"], ev_cfg["langs"], ev_cfg["tgt_lang"], ev_cfg["limit"])
+    testsets, directions = experiment_testsets(spec)
     generation = {"num_beams": ev_cfg["beam"], "max_new_tokens": ev_cfg["max_new_tokens"],
                   "truncate": ev_cfg["truncate"]}
     cache = TranslationCache(out / "eval" / "cache")
@@ -456,8 +491,7 @@ def _run_experiment(spec: ExperimentSpec, out: Path, *, only: list[str] | None =
 
     def system_for(s: SystemSpec):
         if s.name not in built_systems:
-            built_systems[s.name] = (trained_system(out, s, device=device, dtype=dtype) if s.trained
-                                     else given_system(s, device=device, dtype=dtype))
+            built_systems[s.name] = evaluation_system(out, s, device=device, dtype=dtype)
         return built_systems[s.name]
 
     asked = [s.name for s in spec.trained if only is None or s.name in only]
@@ -480,15 +514,16 @@ def _run_experiment(spec: ExperimentSpec, out: Path, *, only: list[str] | None =
             result.trained_now.append(system.name)
         # Translated (and scored for retrieval) now, while its weights are surely here (see the
         # module's docstring).
-        if system.translates:
-            _, info = translate_all([system_for(system)], testsets, generation=generation,
-                                    batch_size=ev_cfg["batch_size"], cache=cache, log=log, progress=progress)
+        if system.translates:  # with the systems that evaluate its bridge another way (bridge_of)
+            _, info = translate_all([system_for(s) for s in [system, *spec.twins(system.name)]], testsets,
+                                    generation=generation, batch_size=ev_cfg["batch_size"], cache=cache, log=log,
+                                    progress=progress)
             record_translation_time(out, info)
         if spec.retrieval and system.name in spec.retrieval["systems"]:
             system_rows(retrieval_systems(out, [system], device=device, dtype=dtype), retrieval_sets,
                         batch_size=spec.retrieval["batch_size"], cache=retrieval_cache, log=log)
 
-    ready = [s.name for s in spec.systems.values() if not s.trained or is_trained(out, s)]
+    ready = [s.name for s in spec.systems.values() if not s.owner.trained or is_trained(out, s.owner)]
     result.pending = [s.name for s in spec.trained if s.name not in ready]
     shown = spec.restricted(ready)
     result.summaries = {s.name: training_summary(out, s) for s in shown.trained}
@@ -501,6 +536,11 @@ def _run_experiment(spec: ExperimentSpec, out: Path, *, only: list[str] | None =
         retrieval += system_rows(retrieval_systems(out, [spec.systems[n] for n in shown.retrieval["systems"]],
                                                    device=device, dtype=dtype),
                                  retrieval_sets, batch_size=spec.retrieval["batch_size"], cache=retrieval_cache, log=log)
+    if directions is not None:
+        result.evaluation = _report_directions(spec, shown, out, systems, directions, testsets, result,
+                                               generation=generation, device=device, log=log, progress=progress,
+                                               run_info=run_info)
+        return result
     ev = evaluate(systems, testsets, metrics=ev_cfg["metrics"], baseline=shown.evaluation["baseline"],
                   groups=ev_cfg["groups"], ratios=experiment_report.ratios(shown), generation=generation,
                   batch_size=ev_cfg["batch_size"], cache_dir=out / "eval" / "cache", log=log, progress=progress,
@@ -522,3 +562,34 @@ def _run_experiment(spec: ExperimentSpec, out: Path, *, only: list[str] | None =
     write_json(out / "report.json", built.data)
     result.evaluation = ev
     return result
+
+
+def _report_directions(spec: ExperimentSpec, shown: ExperimentSpec, out: Path, systems: list, directions: list,
+                       testsets: list, result: ExperimentResult, *, generation: dict, device: str, log,
+                       progress: bool, run_info: dict | None):
+    """An any-to-any experiment: evaluate_directions over the ready systems, eval/ written as
+    `babelbridge eval --directions` writes it, and the experiment's report (directions_report)."""
+    from ..evaluate.any_to_any import evaluate_directions
+    from ..evaluate.provenance import run_info as eval_run_info
+    from ..evaluate.writer import write_directions_results, write_json
+    from . import directions_report
+
+    ev_cfg = spec.evaluation
+    ev = evaluate_directions(systems, directions, testsets, languages=ev_cfg["langs"], hubs=ev_cfg["hubs"],
+                             metrics=ev_cfg["metrics"], baseline=shown.evaluation["baseline"], generation=generation,
+                             batch_size=ev_cfg["batch_size"], cache_dir=out / "eval" / "cache", log=log,
+                             progress=progress, title=spec.title)
+    info = eval_run_info(device, **(run_info or {}), experiment=spec.name, quick=spec.quick,
+                         experiment_file=str(spec.path), systems={s.label: s.identity for s in systems},
+                         generation=generation, directions=[d.name for d in directions], hubs=ev_cfg["hubs"],
+                         testsets={ts.name: ts.identity for ts in ev.testsets}, signatures=ev.signatures,
+                         translation=ev.translation, language_identifier=ev.report.identifier)
+    write_directions_results(out / "eval", ev.report, segments=ev.segments(), run=info)
+    built = directions_report.build(shown, ev, result.summaries, run=info,
+                                    translation_seconds=record_translation_time(out, ev.translation),
+                                    pending={n: spec.systems[n].describe for n in result.pending},
+                                    data=directions_report.training_data(shown))
+    with atomic_output(out / "report.md") as f:
+        f.write(built.markdown)
+    write_json(out / "report.json", built.data)
+    return ev

@@ -8,13 +8,19 @@
       hca-arb: {set: {data.train.0.src_lang: arb_Arab}}
       zero-shot: {bridge: pocket-smollm2-zero-shot}         # not trained: a checkpoint or named bridge
       llink-b: {set: {bridge.stage: inject}, init_from: llink-a}   # a later stage: starts from llink-a's bridge
+      lmt-pmp-o: {bridge_of: lmt-pmp, pmp: oracle}          # another system's bridge, translating with PMP
     evaluation: {testset, langs, groups, limit, max_new_tokens, batch_size, metrics, baseline}
+    evaluation: {testset, langs, directions, hubs, ...}     # any-to-any: every direction its own test set
     retrieval: {testset, langs, limit, batch_size, systems}  # optional: R@1/MRR of systems with sentence vectors
     report: {...}                                           # read by the experiment's report builder
     quick: {set: {train.max_steps: 60}, evaluation: {limit: 12, langs: [...]}, retrieval: {limit: 64}}
 
 `set` takes the keys of `babelbridge train --set` (dotted, list indices) with YAML values,
-and a whole section by its name (`bridge: {...}` replaces the base's bridge options).
+and a whole section by its name (`bridge: {...}` replaces the base's bridge options). `pmp`
+(oracle | self: LMT's PMP at inference, evaluate/pmp.py) goes on any system; `bridge_of` names
+an earlier system whose bridge this one evaluates (nothing trained: the same bridge translating
+another way). With `evaluation.directions` (all, hub-centric, into-hubs, out-of-hubs or a list,
+over `langs`, with `hubs`) the evaluation is any-to-any (evaluate/any_to_any.py).
 Everything is checked here, before any model is loaded: each trained system's run config
 goes through the trainer's own validation.
 """
@@ -32,11 +38,12 @@ from ..errors import BabelBridgeError
 from ..runconfig import RunConfig, apply_override
 
 TOP_KEYS = {"name", "title", "base", "systems", "evaluation", "retrieval", "report", "quick"}
-SYSTEM_KEYS = {"describe", "set", "bridge", "init_from"}
+SYSTEM_KEYS = {"describe", "set", "bridge", "init_from", "bridge_of", "pmp"}
 EVAL_KEYS = {"testset", "langs", "tgt_lang", "groups", "limit", "max_new_tokens", "batch_size", "beam",
-             "metrics", "baseline", "truncate"}
+             "metrics", "baseline", "truncate", "directions", "hubs", "aux_lang"}
 EVAL_DEFAULTS = {"tgt_lang": "eng_Latn", "groups": {}, "limit": None, "max_new_tokens": 256, "batch_size": 16,
-                 "beam": 1, "metrics": ["chrf++", "bleu"], "baseline": None, "truncate": True}
+                 "beam": 1, "metrics": ["chrf++", "bleu"], "baseline": None, "truncate": True, "directions": None,
+                 "hubs": [], "aux_lang": None}
 QUICK_KEYS = {"set", "evaluation", "retrieval"}
 RETRIEVAL_KEYS = {"testset", "langs", "tgt_lang", "limit", "batch_size", "systems"}
 RETRIEVAL_DEFAULTS = {"tgt_lang": "eng_Latn", "limit": None, "batch_size": 32}
@@ -49,14 +56,24 @@ class SystemSpec:
     run: dict | None = None  # the resolved run config (trained systems)
     bridge: str | None = None  # a checkpoint directory or named bridge (systems not trained here)
     init_from: str | None = None  # a trained system whose bridge this one starts from (a later stage)
+    bridge_of: str | None = None  # another system whose bridge this one evaluates (e.g. with PMP)
+    pmp: str | None = None  # LMT's PMP at inference: "oracle" | "self" (evaluate/pmp.py)
+    source: SystemSpec | None = field(default=None, repr=False)  # bridge_of's system
 
     @property
     def trained(self) -> bool:
         return self.run is not None
 
     @property
+    def owner(self) -> SystemSpec:
+        """The system whose bridge this one runs: itself, or bridge_of's."""
+        return self.source if self.source is not None else self
+
+    @property
     def translates(self) -> bool:
         """False for a system that only maps sentences to vectors (LLINK's stage A)."""
+        if self.source is not None:
+            return self.source.translates
         if self.run is None:
             return True
         from ..bridges import bridge_class
@@ -81,6 +98,23 @@ class ExperimentSpec:
     @property
     def trained(self) -> list[SystemSpec]:
         return [s for s in self.systems.values() if s.trained]
+
+    @property
+    def any_to_any(self) -> bool:
+        return self.evaluation.get("directions") is not None
+
+    def testset_names(self) -> list[str]:
+        """The evaluation's test sets by name: source languages, or "src-tgt" directions."""
+        if not self.any_to_any:
+            return list(self.evaluation["langs"])
+        from ..evaluate.any_to_any import parse_directions
+
+        ev = self.evaluation
+        return [d.name for d in parse_directions(str(ev["directions"]), ev["langs"], ev["hubs"])]
+
+    def twins(self, name: str) -> list[SystemSpec]:
+        """The systems that evaluate `name`'s bridge another way (bridge_of), in file order."""
+        return [s for s in self.systems.values() if s.bridge_of == name]
 
     def restricted(self, names) -> ExperimentSpec:
         """The experiment with only these systems (e.g. those trained so far): report roles and
@@ -199,11 +233,29 @@ def load_experiment(path: str | Path, *, quick: bool = False) -> ExperimentSpec:
         if not name or "/" in name or name.startswith("."):
             _fail(path, f"system name {name!r} must be a plain folder name")
         describe = str(entry.get("describe", name))
+        pmp = entry.get("pmp")
+        if pmp is not None and pmp not in ("oracle", "self"):
+            _fail(path, f"systems.{name}.pmp must be oracle (the test set's auxiliary sentences) or self (the bridge "
+                        f"writes them), got {pmp!r}")
+        if "bridge_of" in entry:
+            other = sorted(set(entry) - {"bridge_of", "pmp", "describe"})
+            if other:
+                _fail(path, f"systems.{name}: bridge_of evaluates another system's bridge; it takes describe and "
+                            f"pmp, not {', '.join(other)}")
+            source = systems.get(str(entry["bridge_of"]))
+            if source is None or source.bridge_of is not None:
+                _fail(path, f"systems.{name}.bridge_of: {entry['bridge_of']!r} must name a system listed before it "
+                            f"(not itself a bridge_of); systems so far: {', '.join(systems) or 'none'}")
+            if pmp is None or pmp == source.pmp:
+                _fail(path, f"systems.{name}: bridge_of {source.name} with the same settings is the same system; "
+                            f"give a pmp mode other than {source.name}'s")
+            systems[name] = SystemSpec(name, describe, bridge_of=source.name, pmp=pmp, source=source)
+            continue
         if "bridge" in entry:
             if "set" in entry:
                 _fail(path, f"systems.{name}: give either bridge (a trained checkpoint) or set (train from base), "
                             f"not both")
-            systems[name] = SystemSpec(name, describe, bridge=str(entry["bridge"]))
+            systems[name] = SystemSpec(name, describe, bridge=str(entry["bridge"]), pmp=pmp)
             continue
         if not base:
             _fail(path, f"systems.{name} is trained from base, but the file has no base run config")
@@ -218,7 +270,8 @@ def load_experiment(path: str | Path, *, quick: bool = False) -> ExperimentSpec:
             run = apply_settings(run, quick_values.get("set") or {}, f"{path}: quick.set")
         _absolute_data_paths(run, path.parent)
         validate_run(run, f"{path}: systems.{name}")
-        systems[name] = SystemSpec(name, describe, run=run, init_from=None if init_from is None else str(init_from))
+        systems[name] = SystemSpec(name, describe, run=run, init_from=None if init_from is None else str(init_from),
+                                   pmp=pmp)
 
     evaluation = {**EVAL_DEFAULTS, **_check_keys(path, "evaluation", values["evaluation"], EVAL_KEYS)}
     if quick:
@@ -278,6 +331,13 @@ def _check_test_direction(path, section: str, values: dict) -> None:
 
 def _check_evaluation(path, evaluation: dict, systems: dict[str, SystemSpec]) -> None:
     _check_test_direction(path, "evaluation", evaluation)
+    if evaluation["directions"] is not None:
+        _check_directions(path, evaluation, systems)
+    elif evaluation["hubs"]:
+        _fail(path, "evaluation.hubs goes with evaluation.directions (any-to-any)")
+    else:
+        _check_auxiliaries(path, evaluation, systems, [(c, evaluation["tgt_lang"]) for c in evaluation["langs"]],
+                           [*evaluation["langs"], evaluation["tgt_lang"]])
     groups = evaluation.get("groups") or {}
     if not isinstance(groups, dict):
         _fail(path, "evaluation.groups must map a group name to a list of language codes")
@@ -299,3 +359,39 @@ def _check_evaluation(path, evaluation: dict, systems: dict[str, SystemSpec]) ->
         _fail(path, f"evaluation.limit must be a positive integer or absent, got {evaluation['limit']!r}")
     if isinstance(evaluation["metrics"], str):
         evaluation["metrics"] = [m.strip() for m in evaluation["metrics"].split(",") if m.strip()]
+
+
+def _check_directions(path, evaluation: dict, systems: dict[str, SystemSpec]) -> None:
+    """Any-to-any: the directions over langs, the hubs, and the auxiliaries PMP systems read."""
+    from ..errors import InputError
+    from ..evaluate.any_to_any import parse_directions
+
+    if evaluation.get("groups"):
+        _fail(path, "evaluation.groups is not used with evaluation.directions: its averages are the classes X->En, "
+                    "En->X, X->Y and, with hubs, into hubs, out of hubs, no hub")
+    hubs = evaluation["hubs"]
+    if not isinstance(hubs, list):
+        _fail(path, f"evaluation.hubs must be a list of language codes, got {hubs!r}")
+    evaluation["hubs"] = [check_language(f"{path}: evaluation.hubs", str(c)) for c in hubs]
+    try:
+        directions = parse_directions(str(evaluation["directions"]), evaluation["langs"], evaluation["hubs"])
+    except InputError as err:
+        _fail(path, f"evaluation: {err}")
+    _check_auxiliaries(path, evaluation, systems, directions, evaluation["langs"])
+
+
+def _check_auxiliaries(path, evaluation: dict, systems: dict[str, SystemSpec], directions, langs) -> None:
+    """With PMP systems, every direction must have an auxiliary language (evaluate/pmp.py)."""
+    from ..errors import InputError
+    from ..evaluate.pmp import auxiliary_languages
+
+    if evaluation["aux_lang"] is not None:
+        evaluation["aux_lang"] = check_language(f"{path}: evaluation.aux_lang", str(evaluation["aux_lang"]))
+    if not any(s.pmp for s in systems.values()):
+        if evaluation["aux_lang"] is not None:
+            _fail(path, "evaluation.aux_lang is the auxiliary language of PMP systems; no system has pmp")
+        return
+    try:
+        auxiliary_languages(directions, langs, aux_lang=evaluation["aux_lang"])
+    except InputError as err:
+        _fail(path, f"evaluation: {err}")

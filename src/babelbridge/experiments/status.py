@@ -20,7 +20,7 @@ from .spec import ExperimentSpec
 @dataclass
 class SystemStatus:
     name: str
-    state: str  # "given", "trained", "partial" (has a checkpoint), "started" (none yet), "not started"
+    state: str  # "given", "bridge_of", "trained", "partial" (has a checkpoint), "started" (none yet), "not started"
     max_steps: int | None = None
     checkpoint_step: int | None = None  # the last complete checkpoint: where training resumes
     logged_step: int | None = None  # the last step in metrics.jsonl (later than the checkpoint if killed)
@@ -38,12 +38,13 @@ def experiment_status(spec: ExperimentSpec, out: str | Path, *, running: bool = 
     now = time.time() if now is None else now
     recorded_file = out / "eval" / TRANSLATION_TIME
     recorded = json.loads(recorded_file.read_text(encoding="utf-8")) if recorded_file.is_file() else {}
-    langs = spec.evaluation["langs"]
+    langs = spec.testset_names()
     found = []
     for system in spec.systems.values():
         translated = sum(lang in recorded.get(system.name, {}) for lang in langs)
         if not system.trained:
-            found.append(SystemStatus(system.name, "given", translated=translated))
+            found.append(SystemStatus(system.name, "given" if system.bridge_of is None else "bridge_of",
+                                      translated=translated))
             continue
         folder = run_dir(out, system)
         summary = training_summary(out, system)
@@ -95,12 +96,15 @@ def running_process(out: str | Path) -> str | None:
 
 def format_status(spec: ExperimentSpec, out: str | Path, statuses: list[SystemStatus],
                   running: str | None) -> str:
-    n_langs = len(spec.evaluation["langs"])
+    n_langs = len(spec.testset_names())
     lines = [f"{spec.title}{' (quick)' if spec.quick else ''}: {out}",
              f"running now: {running}" if running else "running now: no experiment process", ""]
     for s in statuses:
         if s.state == "given":
             what = "given (not trained here)"
+        elif s.state == "bridge_of":
+            twin = spec.systems[s.name]
+            what = f"{twin.bridge_of}'s bridge, translating with PMP ({twin.pmp})"
         elif s.state == "trained":
             what = f"trained, {s.logged_step or '?'} steps"
         elif s.state == "partial":

@@ -53,6 +53,10 @@ class TrainConfig(BridgeConfig):
     keep_last: int = 2
     log_every: int = 1
     init_from: str | None = None  # a bridge checkpoint to start from (a later stage)
+    # R-Drop (CrossLoRA's eq. 7-9, bridges/rdrop.py): each micro-batch through the bridge twice
+    # (different dropout masks), loss = mean NLL of both + rdrop_alpha x their symmetric KL on
+    # the answer tokens. 0 = off (one pass). The paper: 0.1. Needs a bridge with dropout.
+    rdrop_alpha: float = 0.0
 
     def __post_init__(self):
         self.betas = tuple(self.betas)
@@ -70,3 +74,5 @@ class TrainConfig(BridgeConfig):
             raise ValueError(f"train.schedule must be constant, linear or cosine, got {self.schedule!r}")
         if self.precision not in ("fp32", "bf16"):
             raise ValueError(f"train.precision must be fp32 or bf16, got {self.precision!r}")
+        if isinstance(self.rdrop_alpha, bool) or not isinstance(self.rdrop_alpha, (int, float)) or self.rdrop_alpha < 0:
+            raise ValueError(f"train.rdrop_alpha must be a number >= 0 (0: no R-Drop), got {self.rdrop_alpha!r}")

@@ -68,6 +68,10 @@ class Trainer:
                 f"{len(train_pairs)} training pairs do not fill one global batch of {config.global_batch_size}"
             )
         self.total_steps = config.max_steps or math.ceil(config.epochs * self.per_epoch)
+        bridge.check_pairs(self.train_pairs + self.valid_pairs)  # before any step, not hours in
+        bridge.check_rdrop(config.rdrop_alpha)
+        # R-Drop's two passes: only when asked, so a run without it is the same computation as before.
+        self.loss_options = {"rdrop_alpha": config.rdrop_alpha} if config.rdrop_alpha else {}
         # Length of a pair for grouping: characters are a good enough proxy and cost nothing.
         self.lengths = [len(p.src) + len(p.tgt) for p in train_pairs]
         self._order: tuple[int, list[int]] | None = None
@@ -178,7 +182,7 @@ class Trainer:
                 # Gradients are all-reduced once per step, after the last micro-batch.
                 sync = contextlib.nullcontext() if j == len(batches) - 1 else acc.no_sync(model)
                 with sync:
-                    mean_loss = model(batch)
+                    mean_loss = model(batch, **self.loss_options)
                     # Token-weighted over the whole global batch; DDP averages over processes.
                     acc.backward(mean_loss * (n * acc.num_processes / global_tokens))
                 loss_sum += mean_loss.item() * n

@@ -9,7 +9,7 @@ eval and serve take it like any trained bridge. `collate` and `loss` work too (t
 validation loss), and LoRABridge (bridges/lora) inherits the prompt, the loss and generation.
 
 LMT's Parallel Multilingual Prompting (PMP) lives here, so every bridge built on this one
-(LoRA, later CrossLoRA) has it: the prompt may hold the source's parallel sentence in an
+(LoRA, CrossLoRA) has it: the prompt may hold the source's parallel sentence in an
 auxiliary language (config.pmp_template). Training (config.pmp): a pair's pivot/pivot_lang is
 that sentence. Inference, per translate() call:
 
@@ -110,6 +110,9 @@ class PromptedBridge(Bridge):
 
     def loss(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
         return self.decoder.answer_loss(batch["input_ids"], batch["attention_mask"], batch["labels"])
+
+    def answer_logits(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.decoder.answer_logits(batch["input_ids"], batch["attention_mask"], batch["labels"])
 
     # ---- generation ---------------------------------------------------------------------------
     def generate_batch(self, texts: list[str], src_lang: str, tgt_lang: str, **generation) -> list[str]:
@@ -212,20 +215,22 @@ class PromptedBridge(Bridge):
         return answer.strip()
 
     @torch.no_grad()
-    def generate_token_ids(self, texts: list[str], src_lang: str, tgt_lang: str, *, num_beams: int = 1,
-                           max_new_tokens: int = 128, truncate: bool = False,
+    def generate_token_ids(self, texts: list[str], src_lang: str | Sequence[str], tgt_lang: str | Sequence[str], *,
+                           num_beams: int = 1, max_new_tokens: int = 128, truncate: bool = False,
                            aux_texts: Sequence[str | None] | None = None,
                            aux_lang: str | None = None) -> list[list[int]]:
         """New tokens per source, up to and including the stop token (greedy or beam search).
 
         Prompts differ in length (the source is inside them): they are left-padded, so every
-        row's answer starts at the same column, and the mask hides the padding. aux_texts: PMP's
-        auxiliary sentence per source, in aux_lang (None for a row: the plain template).
+        row's answer starts at the same column, and the mask hides the padding. src_lang /
+        tgt_lang: one language for every row, or one per row (a batch of mixed directions).
+        aux_texts: PMP's auxiliary sentence per source, in aux_lang (None for a row: the plain template).
         """
         if aux_texts is None:
             aux_texts = [None] * len(texts)
-        rows = [self.prompt_ids(t, src_lang, tgt_lang, truncate=truncate, aux_text=a, aux_lang=aux_lang)
-                for t, a in zip(texts, aux_texts, strict=True)]
+        rows = [self.prompt_ids(t, s, g, truncate=truncate, aux_text=a, aux_lang=aux_lang)
+                for t, s, g, a in zip(texts, per_row(src_lang, texts), per_row(tgt_lang, texts), aux_texts,
+                                      strict=True)]
         input_ids, attention_mask = left_pad(rows, self.decoder.pad_token_id)
         device = self.decoder.model.device
         generation = GenerationConfig(
@@ -236,3 +241,12 @@ class PromptedBridge(Bridge):
                                           generation_config=generation)
         stop = set(self.decoder.stop_token_ids)
         return [until_stop(row, stop) for row in out[:, input_ids.shape[1]:].tolist()]
+
+
+def per_row(lang: str | Sequence[str], texts: Sequence[str]) -> list[str]:
+    """One language per text: a single code repeated, or a list that must have one per text."""
+    if isinstance(lang, str):
+        return [lang] * len(texts)
+    if len(lang) != len(texts):
+        raise InputError(f"{len(lang)} language(s) for {len(texts)} text(s); give one language, or one per text")
+    return list(lang)

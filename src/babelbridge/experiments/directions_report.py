@@ -1,0 +1,152 @@
+"""The report of an any-to-any experiment (evaluation.directions): LMT's questions per class.
+
+For each system, per class of directions (X->En, En->X, X->Y): chrF++/BLEU with the source-blind
+floor and the gap above it, the off-target rate, and how the outputs look (length against the
+references, repetition loops, the same output for different sources), with the paired bootstrap
+against the baseline pooled per class. LMT's shallow mapping trap is a fluent X->En output
+detached from the source: a small gap over the floor, many identical outputs, English targets
+repeated in training. So the report also gives each trained system's data: pairs per class and
+how often each English target repeats (before the trainer's over-long filter).
+
+Plain data in (the DirectionsEvaluation, the training summaries, the spec), so it is tested on
+fake results. The per-direction matrices are eval/results.md's.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+
+from ..evaluate.any_to_any import ENGLISH
+from ..evaluate.report import metric_name
+from ..evaluate.repetition import output_stats
+from .report import BuiltReport, _f, _table, head_section, time_section, training_section
+
+MAIN_CLASSES = ("X->En", "En->X", "X->Y")
+
+
+def training_data(spec) -> dict[str, dict]:
+    """Per trained system with data.multiway: pairs per class and English-target repetition of
+    its training list (train/pipeline.training_pairs: the corpus read again, no model)."""
+    from ..data.downsample import target_repetition
+    from ..runconfig import RunConfig
+    from ..train.pipeline import plan_training, training_pairs
+
+    out = {}
+    for s in spec.trained:
+        if not (s.run.get("data") or {}).get("multiway"):
+            continue
+        with contextlib.redirect_stdout(io.StringIO()):  # its data report is the training log's
+            pairs = training_pairs(plan_training(RunConfig(**{"encoder": None, **s.run})))
+        english = target_repetition([p for p in pairs if p.tgt_lang == ENGLISH]).get(ENGLISH)
+        out[s.name] = {
+            "pairs": len(pairs),
+            "x_en": sum(p.tgt_lang == ENGLISH for p in pairs),
+            "en_x": sum(p.src_lang == ENGLISH for p in pairs),
+            "x_y": sum(ENGLISH not in (p.src_lang, p.tgt_lang) for p in pairs),
+            "with_auxiliary": sum(p.pivot is not None for p in pairs),
+            "english_targets": None if english is None else english.distinct,
+            "english_repeat_mean": None if english is None else english.mean,
+            "english_repeat_max": None if english is None else english.max,
+        }
+    return out
+
+
+def _classes(report) -> list[str]:
+    return [c for c in MAIN_CLASSES if report.classes.get(c)]
+
+
+def _data_section(spec, data: dict) -> list[str]:
+    if not data:
+        return []
+    rows = [[name, str(d["pairs"]), str(d["x_en"]), str(d["en_x"]), str(d["x_y"]),
+             "–" if d["english_targets"] is None else str(d["english_targets"]),
+             _f(d["english_repeat_mean"], 1), "–" if d["english_repeat_max"] is None else str(d["english_repeat_max"]),
+             f"{100 * d['with_auxiliary'] / d['pairs']:.0f}%" if d["pairs"] else "–"] for name, d in data.items()]
+    return ["## Training data", "",
+            _table(["system", "pairs", "X->En", "En->X", "X->Y", "distinct English targets",
+                    "pairs per English target", "most repeated", "with a PMP auxiliary"], rows), "",
+            "The pairs each system's training draws from (train/pipeline.training_pairs: data.multiway, then "
+            "data.downsample; before the over-long filter). With every X->En direction kept, each English "
+            "target repeats once per source language: LMT's condition for the shallow mapping trap.", ""]
+
+
+def _score_section(report, metric: str) -> list[str]:
+    classes = _classes(report)
+    header = ["system"] + [f"{c} {what}" for c in classes for what in ("score", "floor", "gap")]
+    rows = [[s] + [_f(report.average(s, metric, c, what)) for c in classes for what in ("score", "floor", "gap")]
+            for s in report.systems]
+    name = metric_name(metric)
+    return [f"## {name} by class", "", _table(header, rows), "",
+            f"Each class's mean over its directions ({', '.join(f'{c}: {len(report.classes[c])}' for c in classes)}). "
+            f"Floor: the same outputs scored against other segments' references; gap = score - floor, what "
+            f"reading the source earned. Per direction: eval/results.md.", ""]
+
+
+def _pooled_section(report, metric: str) -> list[str]:
+    rows = []
+    for cls in _classes(report):
+        for s, r in report.pooled.get(cls, {}).get(metric, {}).items():
+            rows.append([cls, s, str(r["segments"]), _f(r["baseline_score"]), _f(r["score"]),
+                         f"{r['difference']:+.2f}", "–" if r["p"] is None else f"{r['p']:.4f}"])
+    if not rows:
+        return []
+    return [f"Paired bootstrap against {report.baseline}, {metric_name(metric)} over each class's pooled segments:", "",
+            _table(["class", "system", "segments", report.baseline, "system's", "difference", "p"], rows, 2), ""]
+
+
+def _off_target_section(report) -> list[str]:
+    if not report.off_target:
+        return []
+    classes = _classes(report)
+    rows = [["references"] + [_rate(report.off_target_average(None, c)) for c in classes]]
+    rows += [[s] + [_rate(report.off_target_average(s, c)) for c in classes] for s in report.systems]
+    return ["## Off-target rate", "", _table(["system", *classes], rows), "",
+            f"Share of outputs the language identifier ({report.identifier}) does not call the target language; "
+            f"the references' row is its own error on real sentences.", ""]
+
+
+def _rate(value) -> str:
+    return "–" if value is None else f"{100 * value:.1f}%"
+
+
+def _output_section(ev) -> tuple[list[str], dict]:
+    report, by_name = ev.report, {ts.name: ts for ts in ev.testsets}
+    classes = _classes(report)
+    stats = {s: {c: output_stats([ev.hypotheses[s][d.name] for d in report.classes[c]],
+                                 [by_name[d.name].references for d in report.classes[c]]) for c in classes}
+             for s in report.systems}
+    header = ["system"] + [f"{c} {what}" for c in classes for what in ("length", "loops", "identical")]
+    rows = [[s] + [v for c in classes for v in (_f(stats[s][c].length_ratio), _rate(stats[s][c].looping),
+                                                 _rate(stats[s][c].identical))] for s in report.systems]
+    lines = ["## Output length, loops and identical outputs", "", _table(header, rows), "",
+             "Length: output words / reference words. Loops: outputs with a word 4-gram 3 times or more. "
+             "Identical: outputs equal to another output of the same direction (one answer for different "
+             "sources: the trap's signature).", ""]
+    return lines, {s: {c: vars(v) for c, v in by_class.items()} for s, by_class in stats.items()}
+
+
+def build(spec, ev, summaries: dict, *, run: dict | None = None, translation_seconds: dict | None = None,
+          pending: dict[str, str] | None = None, data: dict | None = None) -> BuiltReport:
+    report = ev.report
+    out = head_section(spec, report.title, report.notes, run, pending)
+    out += _data_section(spec, data or {})
+    for m in report.metrics:
+        out += _score_section(report, m) + _pooled_section(report, m)
+    out += _off_target_section(report)
+    output_lines, stats = _output_section(ev)
+    out += output_lines
+    paper = (spec.report or {}).get("paper") or {}
+    if paper:
+        out += ["## The paper's figures", ""] + [f"- {k}: {v}" for k, v in paper.items()] + [""]
+    out += training_section(spec, summaries)
+    time_lines, per_system, train_minutes = time_section(spec, summaries, translation_seconds)
+    out += time_lines
+    averages = {s: {m: {c: {w: report.average(s, m, c, w) for w in ("score", "floor", "gap")}
+                        for c in _classes(report)} for m in report.metrics} for s in report.systems}
+    off_target = {s: {c: report.off_target_average(s, c) for c in _classes(report)} for s in report.systems}
+    json_data = {"experiment": spec.name, "quick": spec.quick, "pending": list(pending or {}),
+                 "training_data": data or {}, "averages": averages, "off_target": off_target, "outputs": stats,
+                 "pooled": report.pooled, "training": {k: vars(v) for k, v in summaries.items()},
+                 "translation_seconds_by_system": per_system, "training_minutes": train_minutes}
+    return BuiltReport("\n".join(out).rstrip() + "\n", json_data)
