@@ -80,6 +80,7 @@ class StaticRouter:
         self.num_a = 1 if shared_source else len(self.groups)
         self.num_b = 1 if shared_target else len(self.groups)
         self.current: Routing | None = None
+        self.off = False  # experts_off(): the layers run their frozen Linear alone
 
     def check(self, lang: str, side: str) -> str:
         """The FLORES-200 code of an expert language, or an InputError naming the accepted ones."""
@@ -108,6 +109,16 @@ class StaticRouter:
             yield
         finally:
             self.current = previous
+
+    @contextlib.contextmanager
+    def experts_off(self):
+        """Every CrossLoRA layer runs its frozen Linear alone for the length of the block: the LLM
+        exactly as it was, on the same model object (a benchmark's plain-LLM rows)."""
+        previous, self.off = self.off, True
+        try:
+            yield
+        finally:
+            self.off = previous
 
 
 class CrossLoRALinear(nn.Module):
@@ -142,6 +153,8 @@ class CrossLoRALinear(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         result = self.base_layer(x)
+        if self.router.off:
+            return result
         routing = self.router.current
         if routing is None:
             raise RuntimeError("a CrossLoRA layer ran with no direction set: the bridge routes each call "
