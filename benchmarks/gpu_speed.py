@@ -1,11 +1,11 @@
 """Speed and memory of every method, each against the plain LLM it runs on, in one run (issue 22).
 
-For each method (HCA, XBridge, LLINK, LLM + LoRA; CrossLoRA is a TODO row until it is built) the
+For each method (HCA, XBridge, LLINK, LLM + LoRA, CrossLoRA) the
 script builds the method's backbones with random weights at the papers' sizes (`random:<hub id>`:
 the real architectures offline; speed does not depend on weight values), the bridge with the
 options of its run config under configs/, and the plain LLM on the same decoder object: the
 prompted baseline (PromptedBridge, the source in LMT's prompt; for LoRA and LLINK with the LoRA
-layers switched off). Then, per batch size (paper: 1 and 64; pocket: 1 and 4):
+layers switched off, for CrossLoRA with its experts off). Then, per batch size (paper: 1 and 64; pocket: 1 and 4):
 
     decode tokens/s    batch * (N - 1) / the time from the first new token to the last
     prefill_s          from the call to the first new token: tokenisation, the encoder and the
@@ -87,6 +87,9 @@ SIZES = {
                        "XLM-R base + Llama-3.2-1B, stage B: K = 8 slots, LoRA r 16 (unmerged)"),
         "lora": Setup(None, "random:meta-llama/Meta-Llama-3-8B-Instruct", None, {"r": 16},
                       "Llama-3-8B-Instruct, LoRA r 16 on every projection (unmerged)"),
+        "crosslora": Setup(None, "random:meta-llama/Meta-Llama-3-8B-Instruct", "configs/crosslora-paper.yaml", {},
+                           "Llama-3-8B-Instruct, 6 language experts r 16 on gate/up/down (unmerged); one "
+                           "direction per batch: the grouped path"),
     },
     "pocket": {
         "hca": Setup(E5, SMOL, "configs/pocket-hca-deu-eng.yaml", NO_SHORTCUT,
@@ -96,11 +99,10 @@ SIZES = {
         "llink": Setup(E5, SMOL, "configs/pocket-llink-deu-eng-inject.yaml", {},
                        "e5-small + SmolLM2-135M, stage B: K = 8 slots, LoRA r 16 (unmerged)"),
         "lora": Setup(None, SMOL, None, {"r": 16}, "SmolLM2-135M, LoRA r 16 on every projection (unmerged)"),
+        "crosslora": Setup(None, SMOL, "configs/crosslora-paper.yaml", {},
+                           "SmolLM2-135M, 6 language experts r 16 on gate/up/down (unmerged)"),
     },
 }
-# Methods whose rows are not written yet: a row that says so, never a number.
-TODO = {"crosslora": "TODO: CrossLoRA's row is not written yet (bridges/crosslora exists), nothing measured; to measure it, "
-                     "add its Setup to SIZES (LLaMA-3-8B-Instruct, per-language LoRA experts) and it runs as lora does"}
 METHODS = ("hca", "xbridge", "llink", "lora", "crosslora")
 LABELS = {"hca": "HCA", "xbridge": "XBridge", "llink": "LLINK", "lora": "LLM + LoRA", "crosslora": "CrossLoRA"}
 # pocket: a rehearsal of the same code in under three CPU-minutes (batch 4 and a training batch of 2:
@@ -270,6 +272,8 @@ def build(method: str, setup: Setup, args):
         ensure_language_token(encoder, SRC_LANG)
     bridge = build_bridge(method, encoder, decoder, options).to(args.device).eval()
     plain = build_bridge("prompted", None, decoder, {}).eval()
+    if method == "crosslora":  # the LLM without its experts (they need a direction to run at all)
+        return bridge, plain, bridge.router.experts_off
     injected = method in ("lora", "llink") and getattr(bridge.config, "stage", "inject") == "inject"
     return bridge, plain, (lambda: lora_disabled(decoder)) if injected else nullcontext
 
@@ -487,12 +491,7 @@ def main(argv=None) -> int:
     budget = Budget(args.budget_s)
     decode, training, methods = [], [], {}
     for i, method in enumerate(args.methods):
-        budget.share(len([m for m in args.methods[i:] if m not in TODO]))
-        if method in TODO:
-            decode += [{**row_head(method, "bridge", None, args), "status": TODO[method]}]
-            if args.train_batch:
-                training.append({"method": method, "label": LABELS[method], "status": TODO[method]})
-            continue
+        budget.share(len(args.methods) - i)
         setup = SIZES[args.sizes][method]
         methods[method] = {**asdict(setup), "bridge": bridge_options(setup)}
         rows, trained = run_method(method, setup, args, budget)

@@ -22,7 +22,8 @@ def bench(monkeypatch):
 
 def test_one_method_on_tiny_models_gives_both_systems_and_their_ratio(bench, monkeypatch, tmp_path):
     monkeypatch.setitem(bench.SIZES, "pocket", {
-        "hca": bench.Setup("tiny-random:bert", "tiny-random:qwen3", None, TINY_HCA, "tiny")})
+        "hca": bench.Setup("tiny-random:bert", "tiny-random:qwen3", None, TINY_HCA, "tiny"),
+        "crosslora": bench.Setup(None, "tiny-random:qwen3", "configs/crosslora-paper.yaml", {"r": 4}, "tiny")})
     code = bench.main(["--sizes", "pocket", "--device", "cpu", "--methods", "hca,crosslora", "--batch-sizes", "1,2",
                        "--new-tokens", "3", "--repeats", "2", "--train-batch", "2", "--out", str(tmp_path),
                        "--tag", "test"])
@@ -30,27 +31,30 @@ def test_one_method_on_tiny_models_gives_both_systems_and_their_ratio(bench, mon
     [path] = tmp_path.glob("gpu_speed-pocket-cpu-rehearsal-test-*.json")  # a CPU run is named a rehearsal
     report = json.loads(path.read_text())
     rows = {(r["method"], r["system"], r["batch"]): r for r in report["decode"]}
-    assert set(rows) == {("hca", s, b) for s in ("bridge", "plain") for b in (1, 2)} | {("crosslora", "bridge", None)}
-    for b in (1, 2):
-        bridge, plain = rows["hca", "bridge", b], rows["hca", "plain", b]
+    assert set(rows) == {(m, s, b) for m in ("hca", "crosslora") for s in ("bridge", "plain") for b in (1, 2)}
+    for m, b in [(m, b) for m in ("hca", "crosslora") for b in (1, 2)]:
+        bridge, plain = rows[m, "bridge", b], rows[m, "plain", b]
         for r in (bridge, plain):
             assert r["status"] == "ok" and r["new_tokens"] == 3
             assert r["prefill_s"] > 0 and r["decode_s"] > 0 and len(r["samples_s"]["decode"]) == 2
-            assert r["decode_tokens_per_s"] == pytest.approx(b * 2 / r["decode_s"], rel=1e-3)
+            # tokens/s are rounded to 2 decimals: half a unit of rounding either way
+            assert r["decode_tokens_per_s"] == pytest.approx(b * 2 / r["decode_s"], rel=1e-4, abs=0.0051)
             assert r["memory"]["peak_mib"] > 0 and r["llm_prompt_positions"] > 0
         # the ratio comes from the two rows of the same run
         assert bridge["decode_ratio"] == pytest.approx(bridge["decode_tokens_per_s"] / plain["decode_tokens_per_s"],
-                                                       rel=1e-3)
+                                                       rel=1e-3)  # both rounded figures; the ratio to 4 decimals
         assert bridge["prefill_time_ratio"] == pytest.approx(bridge["prefill_s"] / plain["prefill_s"], rel=1e-3)
         assert plain["decode_ratio"] is None and plain["label"] == "LLM alone (prompted)"
-        assert "ratio >= 0.9" in report["goal_notes"][f"hca_batch_{b}"]
+    assert all("ratio >= 0.9" in report["goal_notes"][f"hca_batch_{b}"] for b in (1, 2))
     assert report["goal_notes"]["hca_batch_1"].endswith("judged on a GPU at paper sizes only")
-    assert rows["crosslora", "bridge", None]["status"].startswith("TODO: CrossLoRA's row is not written yet")
-    [train, todo] = report["training"]
-    assert train["status"] == "ok" and train["batch"] == 2 and train["trainable_parameters"] > 0
-    assert train["target_tokens"] > 0 and train["step_s"] > 0 and len(train["samples_s"]) == 2
-    assert todo["method"] == "crosslora" and todo["status"].startswith("TODO")
+    assert [t["method"] for t in report["training"]] == ["hca", "crosslora"]
+    for train in report["training"]:
+        assert train["status"] == "ok" and train["batch"] == 2 and train["trainable_parameters"] > 0
+        assert train["target_tokens"] > 0 and train["step_s"] > 0 and len(train["samples_s"]) == 2
     assert report["methods"]["hca"]["bridge"] == TINY_HCA
+    # CrossLoRA: its run config's experts at the rank given on top
+    assert report["methods"]["crosslora"]["bridge"]["r"] == 4
+    assert report["methods"]["crosslora"]["bridge"]["languages"][:2] == ["eng_Latn", "deu_Latn"]
     env = report["environment"]
     assert env["machine"]["cpu"] and env["versions"]["torch"] and env["versions"]["peft"]
     assert "--methods hca,crosslora" in env["command"]

@@ -117,6 +117,23 @@ def test_a_layer_runs_only_inside_a_routed_call():
     assert bridge.router.current is None  # the routing lasted for the block only
 
 
+def test_experts_off_runs_the_llm_exactly_as_it_was():
+    bridge = randomize(crosslora()).eval()
+    plain = load_decoder("tiny-random:qwen3")  # the same seed's weights, no experts
+    ids = torch.tensor([[5, 6, 7], [8, 9, 10]])
+    with torch.no_grad():
+        with bridge.router.experts_off():  # no routing needed: the experts do not run
+            off = bridge.decoder.model(input_ids=ids).logits
+        with bridge.router.routed(bridge.router.route(SRCS[:2], TGTS[:2])):
+            on = bridge.decoder.model(input_ids=ids).logits
+        expected = plain.model(input_ids=ids).logits
+    torch.testing.assert_close(off, expected, rtol=0, atol=0)
+    assert (on - expected).abs().max() > 1e-3  # the experts matter when on
+    assert not bridge.router.off  # for the block only
+    with pytest.raises(RuntimeError, match="a CrossLoRA layer ran with no direction set"):
+        bridge.decoder.model(input_ids=ids)
+
+
 def test_a_mixed_batch_equals_its_rows_one_by_one():
     bridge = randomize(crosslora()).eval()
     batched = assert_a_mixed_batch_equals_its_rows(bridge)

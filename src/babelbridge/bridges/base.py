@@ -83,11 +83,24 @@ class Bridge(nn.Module):
         """Tokens a target takes, end of turn included (compared with config.max_target_tokens)."""
         return len(self.decoder.target_ids(text))
 
-    def forward(self, batch: dict[str, torch.Tensor], rdrop_alpha: float = 0.0) -> torch.Tensor:
-        # Training goes through forward so that DDP (accelerate) sees the call it hooks.
+    def forward(self, batch: dict[str, torch.Tensor] | None, rdrop_alpha: float = 0.0, call=None):
+        # Training goes through forward so that DDP (accelerate) sees the call it hooks. call: run
+        # this instead of the loss: under FSDP2 the bridge's own parameters are gathered from
+        # their shards only inside forward (the trainer's validation metrics run this way).
+        if call is not None:
+            return call()
         if rdrop_alpha:
             return self.rdrop_loss(batch, rdrop_alpha)
         return self.loss(batch)
+
+    @property
+    def _no_split_modules(self) -> list[str]:
+        """The backbones' transformer-layer classes, from transformers' _no_split_modules: read by
+        accelerate's FSDP TRANSFORMER_BASED_WRAP, which then shards each such layer on its own
+        (configs/accelerate/fsdp2.yaml); a bridge is no PreTrainedModel, so it names none itself."""
+        names = [n for backbone in self.backbones().values() for m in backbone.modules()
+                 for n in getattr(type(m), "_no_split_modules", None) or []]
+        return list(dict.fromkeys(names))
 
     # ---- R-Drop (train.rdrop_alpha; bridges/rdrop.py): for any bridge with answer logits + dropout
     def answer_logits(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:

@@ -29,8 +29,11 @@ WEIGHTS, META = "bridge.safetensors", "bridge.json"
 FORMAT_VERSION = 1
 
 
-def save_bridge(bridge: Bridge, path: str | os.PathLike, extra: dict | None = None) -> Path:
-    """Write atomically: a killed save leaves the previous checkpoint, never half of one."""
+def save_bridge(bridge: Bridge, path: str | os.PathLike, extra: dict | None = None,
+                tensors: dict[str, torch.Tensor] | None = None) -> Path:
+    """Write atomically: a killed save leaves the previous checkpoint, never half of one.
+    tensors: the trainable tensors when the caller gathered them (FSDP2 shards the bridge's
+    parameters; every process gathers, one writes); by default the bridge's own."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     meta = {
@@ -42,7 +45,9 @@ def save_bridge(bridge: Bridge, path: str | os.PathLike, extra: dict | None = No
         "parameters": bridge.parameter_counts(),
         **(extra or {}),
     }
-    tensors = {k: v.contiguous().cpu() for k, v in bridge.trainable_state_dict().items()}
+    if tensors is None:
+        tensors = bridge.trainable_state_dict()
+    tensors = {k: v.contiguous().cpu() for k, v in tensors.items()}
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
     save_file(tensors, tmp / WEIGHTS, metadata={"method": bridge.method})
     (tmp / META).write_text(json.dumps(meta, indent=2) + "\n")

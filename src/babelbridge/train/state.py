@@ -26,6 +26,7 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from ..bridges.checkpoint import save_bridge
+from .fsdp import shard_optimizer_state
 
 STEP_DIR = re.compile(r"^step-(\d+)$")
 
@@ -50,14 +51,18 @@ def optimizer_from_files(tensors: dict[str, torch.Tensor], meta: dict) -> dict:
     return {"state": state, "param_groups": groups}
 
 
-def save_training_state(directory: Path, *, bridge, optimizer, scheduler, trainer_state: dict) -> Path:
-    """Write step-N atomically (temporary directory, then rename)."""
+def save_training_state(directory: Path, *, bridge, optimizer, scheduler, trainer_state: dict,
+                        tensors: dict[str, torch.Tensor] | None = None, optimizer_state: dict | None = None) -> Path:
+    """Write step-N atomically (temporary directory, then rename). tensors, optimizer_state: the
+    bridge's trainable tensors and the optimiser's state dict when already gathered whole (FSDP2
+    shards them: train/fsdp.py); by default read from the bridge and the optimiser."""
     directory.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", dir=directory.parent))
     try:
-        save_bridge(bridge, tmp / "bridge")
-        tensors, opt_meta = optimizer_to_files(optimizer.state_dict())
-        save_file(tensors, tmp / "optimizer.safetensors")
+        save_bridge(bridge, tmp / "bridge", tensors=tensors)
+        opt_tensors, opt_meta = optimizer_to_files(optimizer.state_dict() if optimizer_state is None
+                                                   else optimizer_state)
+        save_file(opt_tensors, tmp / "optimizer.safetensors")
         rng = {"torch_cpu": torch.get_rng_state()}
         if torch.cuda.is_available():
             rng["torch_cuda"] = torch.cuda.get_rng_state()
@@ -86,7 +91,8 @@ def load_training_state(directory: Path, *, optimizer, scheduler, bridge=None) -
     if bridge is not None:
         extra = directory / "bridge_state.safetensors"
         bridge.load_extra_state(load_file(extra) if extra.is_file() else {})
-    optimizer.load_state_dict(optimizer_from_files(load_file(directory / "optimizer.safetensors"), state["optimizer"]))
+    saved = optimizer_from_files(load_file(directory / "optimizer.safetensors"), state["optimizer"])
+    optimizer.load_state_dict(shard_optimizer_state(saved, optimizer))  # as it is unless FSDP2 shards
     scheduler.load_state_dict(state["scheduler"])
     rng = load_file(directory / "rng.safetensors")
     torch.set_rng_state(rng["torch_cpu"])

@@ -1,8 +1,9 @@
 """One trainer for every bridge and every stage, on accelerate.
 
-The same code runs in one process or under `accelerate launch --num_processes N` (DDP; FSDP2 or
-DeepSpeed through an accelerate config). Only the bridge's own parameters are optimised; the
-frozen backbones have requires_grad=False, so DDP never syncs or buckets them.
+The same code runs in one process or under `accelerate launch --num_processes N` (DDP, or FSDP2
+through configs/accelerate/fsdp2.yaml). Only the bridge's own parameters are optimised; the
+frozen backbones have requires_grad=False, so DDP never syncs or buckets them, and FSDP2 shards
+them without gradients. After train() under FSDP2 the bridge is left sharded: load the saved one.
 
 A run is resumable at any moment: checkpoints are written atomically every `save_every`
 steps, and the batches of step k are a pure function of (seed, k), so a run killed and resumed
@@ -21,14 +22,14 @@ from pathlib import Path
 
 import torch
 from accelerate import Accelerator
-from accelerate.utils import set_seed
+from accelerate.utils import DistributedType, set_seed
 from tqdm.auto import tqdm
 from transformers import get_scheduler
 
 from ..bridges import Bridge, TranslationPair, init_from_checkpoint, load_trainable_into, save_bridge
 from ..data.derangement import deranged
 from ..errors import BabelBridgeError
-from . import batching
+from . import batching, fsdp
 from .config import TrainConfig
 from .metrics import MetricsLog
 from .state import checkpoints, load_training_state, prune, save_training_state
@@ -54,6 +55,7 @@ class Trainer:
         self.accelerator = accelerator or Accelerator(mixed_precision="bf16" if config.precision == "bf16" else "no")
         self.run_dir = Path(config.output_dir)
         self.run_info = run_info or {}
+        self.refuse_unsupported(self.accelerator)
         world, micro = self.accelerator.num_processes, config.micro_batch_size
         if config.global_batch_size % (micro * world):
             raise BabelBridgeError(
@@ -73,6 +75,25 @@ class Trainer:
         # Length of a pair for grouping: characters are a good enough proxy and cost nothing.
         self.lengths = [len(p.src) + len(p.tgt) for p in train_pairs]
         self._order: tuple[int, list[int]] | None = None
+
+    @staticmethod
+    def refuse_unsupported(accelerator) -> None:
+        """DeepSpeed and FSDP1 fail here rather than deep inside accelerate.prepare, or worse, train."""
+        kind = accelerator.distributed_type
+        if kind == DistributedType.DEEPSPEED:
+            # accelerate's DeepSpeed engine takes the optimiser step, clipping and accumulation over
+            # (engine.step on acc.backward), which this loop does itself; a model prepared without its
+            # optimiser gets no ZeRO at all, and accelerate asks for a dataloader to size batches.
+            raise BabelBridgeError(
+                "the trainer does not run under DeepSpeed: its engine would take over the optimiser step, "
+                "gradient clipping and accumulation that the trainer does itself; shard with FSDP2 instead: "
+                "accelerate launch --config_file configs/accelerate/fsdp2.yaml ...")
+        if kind == DistributedType.FSDP and not accelerator.is_fsdp2:
+            # FSDP1 flattens each shard group into one FlatParameter: frozen and trainable parameters
+            # in one group need use_orig_params, and the trainer's checkpoints read parameters by name.
+            raise BabelBridgeError(
+                "the trainer runs FSDP version 2 only (fsdp_version: 2, configs/accelerate/fsdp2.yaml); "
+                "FSDP1 would need fsdp_use_orig_params: true for the frozen and trainable parameters of one bridge")
 
     # ---- batches ------------------------------------------------------------------------------
     def batch_indices(self, step: int) -> list[int]:
@@ -114,24 +135,30 @@ class Trainer:
     def train(self) -> TrainResult:
         cfg, acc, bridge = self.config, self.accelerator, self.bridge
         set_seed(cfg.seed)
+        state = {"step": 0, "best_val_loss": None, "evals_without_improvement": 0, "stopped_early": False}
+        found = checkpoints(self.run_dir)
+        if found:
+            load_trainable_into(bridge, found[-1] / "bridge")
+        elif cfg.init_from:
+            init_from_checkpoint(bridge, cfg.init_from)
+        if cfg.gradient_checkpointing:
+            bridge.decoder.enable_gradient_checkpointing()
+        scalar_shapes = fsdp.make_scalars_1d(bridge) if acc.is_fsdp2 else {}
+        model = acc.prepare(bridge)
+        # The optimiser comes after prepare: FSDP2 replaces each parameter with its shard, and the
+        # optimiser must hold those (prepare, RNG and optimiser construction do not touch each other).
+        self.own_parameters = bridge.trainable_named_parameters()  # FSDP2's shards stay these objects
+        self.saved_shapes = {id(p): scalar_shapes[n] for n, p in self.own_parameters if n in scalar_shapes}
         params = [p for _, p in self.optimised_parameters()]
         opt_cls = torch.optim.AdamW if cfg.optimizer == "adamw" else torch.optim.Adam
         optimizer = opt_cls(self.param_groups(), lr=cfg.lr, betas=cfg.betas, weight_decay=cfg.weight_decay)
         scheduler = get_scheduler(SCHEDULES[cfg.schedule], optimizer, num_warmup_steps=cfg.warmup_steps,
                                   num_training_steps=self.total_steps)
-        state = {"step": 0, "best_val_loss": None, "evals_without_improvement": 0, "stopped_early": False}
-        found = checkpoints(self.run_dir)
         if found:
-            load_trainable_into(bridge, found[-1] / "bridge")
             state.update({k: v for k, v in load_training_state(found[-1], optimizer=optimizer, scheduler=scheduler,
                                                                 bridge=bridge).items() if k in state})
             if acc.is_main_process:
                 print(f"resuming from {found[-1]} (step {state['step']} of {self.total_steps})")
-        elif cfg.init_from:
-            init_from_checkpoint(bridge, cfg.init_from)
-        if cfg.gradient_checkpointing:
-            bridge.decoder.enable_gradient_checkpointing()
-        model = acc.prepare(bridge)
         metrics = MetricsLog(self.run_dir, state["step"], enabled=acc.is_main_process)
         if acc.is_main_process:
             self.run_dir.mkdir(parents=True, exist_ok=True)
@@ -182,8 +209,9 @@ class Trainer:
                 self._save(optimizer, scheduler, state)
         bar.close()
         metrics.close()
+        tensors = self.whole_trainable()
         if acc.is_main_process:
-            save_bridge(bridge, self.run_dir / "bridge", extra={"train": {"steps": state["step"]}})
+            save_bridge(bridge, self.run_dir / "bridge", extra={"train": {"steps": state["step"]}}, tensors=tensors)
         acc.wait_for_everyone()
         return TrainResult(state["step"], state["stopped_early"], last_loss, state["best_val_loss"], self.run_dir)
 
@@ -201,10 +229,17 @@ class Trainer:
         if mismatched_sources:
             pairs = [self.bridge.mismatched_source(p, donor) for p, donor in zip(pairs, deranged(pairs))]
         mine = list(range(acc.process_index, len(pairs), acc.num_processes))
+        rounds = math.ceil(len(mine) / cfg.micro_batch_size)
+        if acc.is_fsdp2:
+            # Under FSDP2 every forward is a collective (it gathers the sharded parameters): a
+            # process with a batch fewer than the others would leave them waiting forever. It makes
+            # the same number of calls; the extra one scores pairs it has and counts 0.
+            rounds = math.ceil(math.ceil(len(pairs) / acc.num_processes) / cfg.micro_batch_size)
         total, tokens = 0.0, 0
-        for start in range(0, len(mine), cfg.micro_batch_size):
-            batch = self.bridge.collate([pairs[i] for i in mine[start : start + cfg.micro_batch_size]])
-            n = self.bridge.loss_weight(batch)
+        for start in range(0, rounds * cfg.micro_batch_size, cfg.micro_batch_size):
+            chunk = mine[start : start + cfg.micro_batch_size]
+            batch = self.bridge.collate([pairs[i] for i in chunk or mine[:1] or [0]])
+            n = self.bridge.loss_weight(batch) if chunk else 0
             total += model(batch).item() * n
             tokens += n
         return self._sum(total) / max(self._sum(tokens), 1)
@@ -216,7 +251,13 @@ class Trainer:
         if cfg.eval_source_gap and len(self.valid_pairs) > 1:
             record["val_loss_mismatched_src"] = self.validation_loss(model, mismatched_sources=True)
             record["source_gap"] = record["val_loss_mismatched_src"] - val
-        if self.accelerator.is_main_process:
+        if self.accelerator.is_fsdp2:
+            # Sharded parameters are gathered inside forward, by every process together: each one
+            # computes the metrics (the same numbers there), the main process logs them.
+            extra = model(None, call=lambda: self.bridge.validation_metrics(self.valid_pairs, cfg.micro_batch_size))
+            if self.accelerator.is_main_process:
+                record.update(extra)
+        elif self.accelerator.is_main_process:
             record.update(self.bridge.validation_metrics(self.valid_pairs, cfg.micro_batch_size))
         metrics.write(record)
         if self.accelerator.is_main_process:
@@ -225,8 +266,10 @@ class Trainer:
         best = state["best_val_loss"]
         if best is None or val < best - cfg.early_stopping_min_delta:
             state["best_val_loss"], state["evals_without_improvement"] = val, 0
+            tensors = self.whole_trainable()
             if self.accelerator.is_main_process:
-                save_bridge(self.bridge, self.run_dir / "best", extra={"train": {"step": state["step"], "val_loss": val}})
+                save_bridge(self.bridge, self.run_dir / "best", tensors=tensors,
+                            extra={"train": {"step": state["step"], "val_loss": val}})
         else:
             state["evals_without_improvement"] += 1
             if cfg.early_stopping_patience and state["evals_without_improvement"] >= cfg.early_stopping_patience:
@@ -235,10 +278,16 @@ class Trainer:
                     print(f"early stop at step {state['step']}: validation loss has not improved for "
                           f"{cfg.early_stopping_patience} evaluations (best {state['best_val_loss']:.4f})")
 
+    def whole_trainable(self) -> dict[str, torch.Tensor]:
+        """The bridge's trainable tensors as a checkpoint holds them. Under FSDP2 gathered from
+        the shards, a collective: every process calls this, the main process writes."""
+        return {n: fsdp.whole(p.detach(), self.saved_shapes.get(id(p))) for n, p in self.own_parameters}
+
     def _save(self, optimizer, scheduler, state: dict) -> None:
+        tensors, optimizer_state = self.whole_trainable(), fsdp.whole_optimizer_state(optimizer, self.saved_shapes)
         if self.accelerator.is_main_process:
             target = self.run_dir / "checkpoints" / f"step-{state['step']:07d}"
             save_training_state(target, bridge=self.bridge, optimizer=optimizer, scheduler=scheduler,
-                                trainer_state=dict(state))
+                                trainer_state=dict(state), tensors=tensors, optimizer_state=optimizer_state)
             prune(self.run_dir, self.config.keep_last)
         self.accelerator.wait_for_everyone()

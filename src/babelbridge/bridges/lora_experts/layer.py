@@ -87,6 +87,8 @@ class RowRoutedLoRALinear(ExpertLoRALinear):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         result = self.base_layer(x)
+        if self.router.off:
+            return result
         routing = self.router.current
         if routing is None:
             raise RuntimeError(f"a {self.title} layer ran with no direction set: the bridge routes each call "

@@ -87,6 +87,18 @@ class ExpertRouter:
         recomputes a layer under gradient checkpointing (the call's block has ended by then)."""
         return contextlib.nullcontext()
 
+    off = False  # experts_off(): every expert layer runs its frozen Linear alone
+
+    @contextlib.contextmanager
+    def experts_off(self):
+        """Every expert layer runs its frozen Linear alone for the length of the block: the LLM
+        exactly as it was, on the same model object (a benchmark's plain-LLM rows)."""
+        previous, self.off = self.off, True
+        try:
+            yield
+        finally:
+            self.off = previous
+
 
 class RowRouter(ExpertRouter):
     """A router that picks each row's A and B expert from its direction's labels (route); the

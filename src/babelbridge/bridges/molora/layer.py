@@ -49,6 +49,8 @@ class TopKLoRALinear(ExpertLoRALinear):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         result = self.base_layer(x)
+        if self.router.off:
+            return result
         h = x.to(self.molora_router.dtype)
         chosen, gates = self.router.gate(h @ self.molora_router.T)  # eq. 2, kept for the top k
         weights = torch.zeros(*h.shape[:-1], self.router.num_experts, dtype=h.dtype, device=h.device)
