@@ -34,13 +34,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
-from ..languages import UnknownLanguageError, normalize_language
 from ..pairs import TranslationPair
 from ..textio import atomic_output
 from .bible import bible_version
 from .errors import DataError
 from .export import write_pairs
-from .multiway import MultiwaySpec, build_multiway
+from .multiway import MultiwaySpec, build_multiway, language_code, language_list
 from .progress import PartialStore, run_step
 from .pseudo_filters import (
     DEFAULT_MAX_LENGTH_RATIO, DirectionCounts, LanguageIdentifier, PseudoPair, counts_table, filter_direction,
@@ -54,24 +53,11 @@ TEST_SPLITS = {"bible": "test", "flores": "devtest"}
 Translate = Callable[[list[str], str, str], list[str]]
 
 
-def _code(value: str, where: str) -> str:
-    try:
-        return normalize_language(value)
-    except UnknownLanguageError as err:
-        raise DataError(f"{where}: {err}") from None
-
-
 def check_languages(langs: Sequence[str], pivot: str = PIVOT, *, langs_name: str = "languages",
                     pivot_name: str = "pivot") -> tuple[str, tuple[str, ...]]:
     """(pivot, the other languages): normalised, each once. The pivot may be listed or left out."""
-    pivot = _code(pivot, pivot_name)
-    seen: list[str] = []
-    for value in langs:
-        code = _code(value, langs_name)
-        if code in seen:
-            raise DataError(f"{langs_name}: {code} is listed twice")
-        seen.append(code)
-    others = [code for code in seen if code != pivot]
+    pivot = language_code(pivot, pivot_name)
+    others = [code for code in language_list(list(langs), langs_name, at_least=0) if code != pivot]
     if len(others) < 2:
         given = ", ".join(others) or "none"
         raise DataError(f"{langs_name}: a pseudo-corpus needs at least two languages besides the pivot {pivot} "
