@@ -9,7 +9,8 @@ from babelbridge.cli import data_cmd
 from babelbridge.cli.main import main
 from babelbridge.data import CorpusSpec, DataError, read_corpus, write_pairs
 from babelbridge.data.bible import BibleReport, bible_pairs
-from babelbridge.data.trilingual import PartialStore, build_triples, partial_dir, plan_triples
+from babelbridge.bulk import partial_dir
+from babelbridge.data.trilingual import PartialStore, build_triples, plan_triples
 from babelbridge.pairs import TranslationPair
 from test_bible import VERSES, make_db
 

@@ -1,5 +1,5 @@
-"""`babelbridge data export ...`, `babelbridge data trilingual ...`, `babelbridge data multiway ...` and
-`babelbridge data bible-languages`."""
+"""`babelbridge data export ...`, `babelbridge data trilingual ...`, `babelbridge data pseudo ...`,
+`babelbridge data multiway ...` and `babelbridge data bible-languages`."""
 
 from __future__ import annotations
 
@@ -10,6 +10,8 @@ EPILOG = """examples:
   babelbridge data export --format bible --src-lang de --tgt-lang fr --pivot-lang en --split train --out de-en-fr.jsonl
   babelbridge data trilingual --corpus tsv:de-en.tsv --src-lang de --bridge runs/nllb --tgt-langs fr,es \\
       --out de-en-y.jsonl
+  babelbridge data pseudo --bridge runs/crosslora-stage1/bridge --langs eng_Latn,deu_Latn,zho_Hans \\
+      --corpus bible --split train --skip 2000 --limit 2000 --out pseudo.jsonl
   babelbridge data multiway --config run.yaml
   babelbridge data multiway --corpus bible --split train --langs eng_Latn,deu_Latn,fra_Latn --hubs eng_Latn \
       --downsample-into eng_Latn --keep 0.05
@@ -46,13 +48,38 @@ example:
       --tgt-langs fra_Latn,spa_Latn --out de-en-y.jsonl --batch-size 32 --device cuda"""
 
 
+PSEUDO_EPILOG = """CrossLoRA's stage 2 data. For every direction X -> Y between two --langs other than the pivot,
+held-out X sentences are translated X -> pivot (once per X), then pivot -> Y, with the stage-1
+bridge, and one line is written per pair that passes the filters:
+  {"src": X sentence, "tgt": Y translation, "src_lang", "tgt_lang", "pivot": its pivot translation,
+   "pivot_lang": "eng_Latn"}
+(read it back with format jsonl and pivot_lang eng_Latn). Filters, each drop counted per direction
+in OUT.report.json and printed at the end: an empty translation; the output not identified as Y
+(py3langid, as the any-to-any evaluation; a Y it cannot recognise is kept unfiltered and named);
+len(tgt)/len(src) in characters farther than a factor --max-length-ratio from the direction's
+median (characters: CJK has no words; the median: scripts differ in characters per sentence).
+
+Sources: each X's sentences of the X-pivot direction of a multi-way corpus, in the order and
+alignment data.multiway reads them; --skip N leaves out the first N (a stage 1 trained with
+data.multiway's `limit: N` on the same split saw exactly those), --limit takes at most N after
+them. A stage 1 trained on the whole train split leaves --split dev. Test splits are refused.
+
+Resumable: finished batches go to OUT.partial/ as they are done; run the same command again
+after a stop and it continues there (different arguments against that folder are refused; the
+filter settings may change). OUT appears only when everything is translated.
+
+example:
+  babelbridge data pseudo --bridge runs/crosslora-stage1/bridge --pivot eng_Latn \\
+      --langs deu_Latn,zho_Hans,rus_Cyrl,ces_Latn,isl_Latn --corpus bible --split train --skip 2000 \\
+      --limit 2000 --out pseudo.jsonl --batch-size 32 --device cuda --dtype bfloat16"""
+
+
 def add_parser(sub) -> None:
     import argparse
 
     # No import of babelbridge.data here: it loads torch, and every command builds this parser.
-    from .checks import DTYPES
-    p = sub.add_parser("data", help="export a corpus to TSV/JSONL; make x-en-y triples; report multi-way data; "
-                            "list the Bible's languages",
+    p = sub.add_parser("data", help="export a corpus to TSV/JSONL; make x-en-y triples; make CrossLoRA's pivot "
+                            "pseudo-corpus; report multi-way data; list the Bible's languages",
                        description="Work with parallel corpora.", epilog=EPILOG,
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     data_sub = p.add_subparsers(dest="data_command", required=True, metavar="SUBCOMMAND")
@@ -96,18 +123,35 @@ def add_parser(sub) -> None:
     t.add_argument("--tgt-langs", required=True, metavar="CODES",
                    help="the third languages y, comma-separated, e.g. fra_Latn,spa_Latn")
     t.add_argument("--out", required=True, metavar="FILE", help="the triples, JSONL (written at the end, atomically)")
-    t.add_argument("--batch-size", type=int, default=16, metavar="N", help="sentences per translate call "
-                                                                             "(default: %(default)s)")
-    t.add_argument("--num-beams", type=int, default=4, metavar="N", help="beam size (default: %(default)s)")
-    t.add_argument("--max-new-tokens", type=int, default=256, metavar="N",
-                   help="longest translation, in tokens (default: %(default)s)")
     t.add_argument("--empty-lines", choices=("skip", "error"), default="skip",
                    help="an input pair with an empty side: skip and count it, or fail (default: %(default)s)")
-    t.add_argument("--device", default="cpu", help="cpu, cuda, cuda:1, mps, ... (default: %(default)s)")
-    t.add_argument("--dtype", default="float32", choices=DTYPES,
-                   help="dtype of the bridge's models (default: %(default)s)")
-    t.add_argument("--quiet", "-q", action="store_true", help="no progress lines on stderr")
+    _add_translation_options(t)
     t.set_defaults(func=trilingual)
+
+    ps = data_sub.add_parser("pseudo", help="CrossLoRA's pseudo-corpus: every non-pivot direction X -> Y by "
+                                            "pivoting held-out sentences through English with a stage-1 bridge, "
+                                            "filtered (resumable)",
+                             description="Make CrossLoRA's pivot pseudo-parallel corpus (its stage 2 data).",
+                             epilog=PSEUDO_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ps.add_argument("--bridge", required=True, metavar="CHECKPOINT",
+                    help="the stage-1 bridge (translates X -> pivot and pivot -> Y)")
+    ps.add_argument("--langs", required=True, metavar="CODES",
+                    help="the languages, comma-separated, e.g. eng_Latn,deu_Latn,zho_Hans (the pivot may be left out)")
+    ps.add_argument("--pivot", default="eng_Latn", metavar="CODE", help="the pivot language (default: %(default)s)")
+    ps.add_argument("--corpus", default="bible", metavar="FORMAT[:PATH]",
+                    help="where the source sentences come from: a multi-way corpus, bible[:DB] or flores:DIR "
+                         "(default: %(default)s, the cached asset)")
+    ps.add_argument("--split", required=True, help="bible: train or dev; flores: dev (test splits are refused)")
+    ps.add_argument("--skip", type=int, default=0, metavar="N",
+                    help="leave out each language's first N sentences: those stage 1 trained on (default: 0)")
+    ps.add_argument("--limit", type=int, metavar="N", help="at most N source sentences per language, after --skip")
+    ps.add_argument("--out", required=True, metavar="FILE",
+                    help="the pairs, JSONL (written at the end, atomically; the counts go to FILE.report.json)")
+    ps.add_argument("--max-length-ratio", type=float, default=3.0, metavar="R",
+                    help="drop a pair whose len(tgt)/len(src) is more than R times above or below its "
+                         "direction's median (default: %(default)s)")
+    _add_translation_options(ps)
+    ps.set_defaults(func=pseudo)
 
     m = data_sub.add_parser("multiway", help="the data report of data.multiway / data.downsample "
                                              "(directions, pairs, target repetition) without training",
@@ -136,6 +180,21 @@ def add_parser(sub) -> None:
                                         "verse pairs with English (WEB) in each split.")
     b.add_argument("--db", metavar="PATH", help="bible.db (default: the cached asset 'bible-db')")
     b.set_defaults(func=bible_languages)
+
+
+def _add_translation_options(p) -> None:
+    """The options of a data command that translates with a bridge (trilingual, pseudo)."""
+    from .checks import DTYPES
+
+    p.add_argument("--batch-size", type=int, default=16, metavar="N", help="sentences per translate call "
+                                                                             "(default: %(default)s)")
+    p.add_argument("--num-beams", type=int, default=4, metavar="N", help="beam size (default: %(default)s)")
+    p.add_argument("--max-new-tokens", type=int, default=256, metavar="N",
+                   help="longest translation, in tokens (default: %(default)s)")
+    p.add_argument("--device", default="cpu", help="cpu, cuda, cuda:1, mps, ... (default: %(default)s)")
+    p.add_argument("--dtype", default="float32", choices=DTYPES,
+                   help="dtype of the bridge's models (default: %(default)s)")
+    p.add_argument("--quiet", "-q", action="store_true", help="no progress lines on stderr")
 
 
 def _read(spec, empty_lines: str = "skip"):
@@ -190,12 +249,12 @@ def parse_corpus_arg(text: str) -> tuple[str, str | None]:
     return fmt, path or None
 
 
-def _bridge_translator(path, args):
-    """translate(texts, tgt_lang) from English with the bridge at `path`, loaded on first use
-    (a run whose batches are all done already loads no model)."""
+def _load_translator(path, args):
+    """translate(texts, src_lang, tgt_lang) with the bridge at `path`, loaded on first use (a run
+    whose batches are all done already loads no model)."""
     bridge = None
 
-    def translate(texts: list[str], tgt_lang: str) -> list[str]:
+    def translate(texts: list[str], src_lang: str, tgt_lang: str) -> list[str]:
         nonlocal bridge
         if bridge is None:
             from .. import bridges
@@ -203,10 +262,16 @@ def _bridge_translator(path, args):
 
             check_device(args.device)
             bridge = bridges.load_bridge(path, device=args.device, dtype=args.dtype)
-        return bridge.translate(texts, "eng_Latn", tgt_lang, batch_size=args.batch_size,
+        return bridge.translate(texts, src_lang, tgt_lang, batch_size=args.batch_size,
                                 num_beams=args.num_beams, max_new_tokens=args.max_new_tokens)
 
     return translate
+
+
+def _bridge_translator(path, args):
+    """translate(texts, tgt_lang) from English with the bridge at `path` (data trilingual)."""
+    translate = _load_translator(path, args)
+    return lambda texts, tgt_lang: translate(texts, "eng_Latn", tgt_lang)
 
 
 def trilingual(args) -> None:
@@ -246,6 +311,69 @@ def trilingual(args) -> None:
                  "generation": {"num_beams": args.num_beams, "max_new_tokens": args.max_new_tokens}}
     log = None if args.quiet else (lambda line: print(line, file=sys.stderr, flush=True))
     report = build_triples(plan, _bridge_translator(bridge_path, args), out, arguments=arguments, log=log)
+    print(report.summary())
+
+
+def _check_expert_languages(path, langs) -> None:
+    """A CrossLoRA bridge translates only between its expert languages: say so before loading it."""
+    import json
+
+    from ..errors import InputError
+    from ..pretrained import CHECKPOINT_FILES
+
+    meta = json.loads((path / CHECKPOINT_FILES[0]).read_text(encoding="utf-8"))
+    experts = (meta.get("config") or {}).get("languages")
+    if meta.get("method") != "crosslora" or not experts:
+        return
+    missing = [lang for lang in langs if lang not in experts]
+    if missing:
+        raise InputError(f"--langs: the bridge {path} (crosslora) has no expert for {', '.join(missing)}; its "
+                         f"languages are {', '.join(experts)}")
+
+
+def pseudo(args) -> None:
+    import sys
+    from pathlib import Path
+
+    from ..data.pseudo import build_pseudo, check_languages, plan_pseudo, read_held_out
+    from ..data.pseudo_filters import LanguageIdentifier
+    from ..errors import InputError
+    from ..evaluate import langid
+    from ..evaluate.cache import checkpoint_identity
+    from ..pretrained import resolve_bridge_path
+    from .checks import check_device_name, check_positive
+
+    # Everything is checked and the corpus read before a model is loaded.
+    pivot, langs = check_languages(_codes(args.langs), args.pivot, langs_name="--langs", pivot_name="--pivot")
+    check_positive(args, "--batch-size", "--num-beams", "--max-new-tokens")
+    if args.limit is not None and args.limit < 1:
+        raise InputError(f"--limit must be a positive integer, got {args.limit}")
+    if args.skip < 0:
+        raise InputError(f"--skip must be 0 or more, got {args.skip}")
+    if not args.max_length_ratio > 1:
+        raise InputError(f"--max-length-ratio must be > 1 (pairs within a factor R of their direction's median "
+                         f"length ratio are kept), got {args.max_length_ratio}")
+    check_device_name(args.device)
+    out = Path(args.out)
+    if out.is_dir():
+        raise InputError(f"--out {out} is a directory; give a file path")
+    fmt, path = parse_corpus_arg(args.corpus)
+    if fmt not in ("bible", "flores"):
+        raise InputError(f"--corpus {args.corpus!r}: the sources come from a multi-way corpus (the same sentences "
+                         f"in every language); accepted: bible[:DB], flores:DIR")
+    bridge_path = resolve_bridge_path(args.bridge)
+    _check_expert_languages(bridge_path, (pivot, *langs))
+    corpus = {"format": fmt, "path": str(Path(path).resolve()) if path else None, "split": args.split}
+    sources = read_held_out(corpus, langs, pivot, skip=args.skip, limit=args.limit)
+    print(f"corpus {args.corpus} ({args.split}), after skipping {args.skip} per language: "
+          + ", ".join(f"{lang} {len(texts)}" for lang, texts in sources.items()) + " source sentences")
+    plan = plan_pseudo(sources, pivot, batch_size=args.batch_size, max_length_ratio=args.max_length_ratio)
+    identifier = LanguageIdentifier(langid.identify, langid.accepted_codes, langid.identifier_version())
+    arguments = {"corpus": {**corpus, "skip": args.skip, "limit": args.limit},
+                 "bridge": checkpoint_identity(bridge_path), "dtype": args.dtype,
+                 "generation": {"num_beams": args.num_beams, "max_new_tokens": args.max_new_tokens}}
+    log = None if args.quiet else (lambda line: print(line, file=sys.stderr, flush=True))
+    report = build_pseudo(plan, _load_translator(bridge_path, args), identifier, out, arguments=arguments, log=log)
     print(report.summary())
 
 

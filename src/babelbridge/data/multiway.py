@@ -49,7 +49,8 @@ EMPTY_POLICIES = ("skip", "error")
 _WHERE = "data.multiway"
 
 
-def _code(value: Any, where: str) -> str:
+def language_code(value: Any, where: str) -> str:
+    """The FLORES-200 code of `value`; an unknown one is a DataError naming `where`."""
     try:
         return normalize_language(str(value))
     except UnknownLanguageError as err:
@@ -122,12 +123,13 @@ def _corpus(d: Any, base: Path | None) -> MultiwayCorpus:
     return MultiwayCorpus(spec.format, spec.path, spec.split)
 
 
-def _languages(values: Any, where: str, *, at_least: int = 1) -> tuple[str, ...]:
+def language_list(values: Any, where: str, *, at_least: int = 1) -> tuple[str, ...]:
+    """A list of language codes, normalised, each once (`where` names it in errors)."""
     if isinstance(values, str) or not isinstance(values, (list, tuple)) or len(values) < at_least:
         raise DataError(f"{where} must be a list of at least {at_least} language code(s), got {values!r}")
     codes: list[str] = []
     for value in values:
-        code = _code(value, where)
+        code = language_code(value, where)
         if code in codes:
             raise DataError(f"{where}: {code} is listed twice")
         codes.append(code)
@@ -140,7 +142,7 @@ def _parse_direction(text: Any, langs: tuple[str, ...]) -> Direction:
     if len(parts) != 2 or not all(p.strip() for p in parts):
         raise DataError(f"{where}: malformed direction {text!r}; write SRC-TGT with two language codes, "
                         f"e.g. deu_Latn-eng_Latn")
-    src, tgt = (_code(p.strip(), f"{where}: {text!r}") for p in parts)
+    src, tgt = (language_code(p.strip(), f"{where}: {text!r}") for p in parts)
     for code in (src, tgt):
         if code not in langs:
             raise DataError(f"{where}: {text!r}: {code} is not in {_WHERE}.langs ({', '.join(langs)})")
@@ -186,13 +188,13 @@ class MultiwaySpec:
         if missing:
             raise DataError(f"{_WHERE} is missing {', '.join(missing)}; accepted keys: {', '.join(MULTIWAY_KEYS)}")
         corpus = _corpus(d["corpus"], base)
-        langs = _languages(d["langs"], f"{_WHERE}.langs", at_least=2)
+        langs = language_list(d["langs"], f"{_WHERE}.langs", at_least=2)
         for lang in langs:
             corpus.check_language(lang, f"{_WHERE}.langs")
 
         directions = d.get("directions", "hub-centric")
         hubs_given = d.get("hubs") is not None
-        hubs = _languages(d["hubs"], f"{_WHERE}.hubs") if hubs_given else ("eng_Latn",)
+        hubs = language_list(d["hubs"], f"{_WHERE}.hubs") if hubs_given else ("eng_Latn",)
         if hubs_given or directions == "hub-centric":
             for hub in hubs:
                 if hub not in langs:
@@ -228,7 +230,7 @@ class MultiwaySpec:
         if not pmp and (fallback is not None or overrides):
             raise DataError(f"{_WHERE}: pmp_fallback and pmp_overrides apply with pmp: true")
         if fallback is not None:
-            fallback = _code(fallback, f"{_WHERE}.pmp_fallback")
+            fallback = language_code(fallback, f"{_WHERE}.pmp_fallback")
             if fallback not in langs:
                 raise DataError(f"{_WHERE}.pmp_fallback: {fallback} is not in {_WHERE}.langs ({', '.join(langs)}); "
                                 f"the auxiliary sentence comes from the same corpus")
@@ -236,8 +238,8 @@ class MultiwaySpec:
             raise DataError(f"{_WHERE}.pmp_overrides must be a mapping {{X: auxiliary}}, got {overrides!r}")
         checked: dict[str, str] = {}
         for x, aux in overrides.items():
-            x_code = _code(x, f"{_WHERE}.pmp_overrides")
-            aux_code = _code(aux, f"{_WHERE}.pmp_overrides: {x}")
+            x_code = language_code(x, f"{_WHERE}.pmp_overrides")
+            aux_code = language_code(aux, f"{_WHERE}.pmp_overrides: {x}")
             for code in (x_code, aux_code):
                 if code not in langs:
                     raise DataError(f"{_WHERE}.pmp_overrides: {code} is not in {_WHERE}.langs ({', '.join(langs)})")

@@ -7,12 +7,12 @@ texts to translate, in which batches, the resumable progress on disk, and the fi
 translation itself comes in as a callable ``translate(texts, tgt_lang) -> list[str]`` (the CLI
 wraps a loaded bridge), so the data layer imports no bridge and no torch.
 
-Progress lives in ``<out>.partial/``: ``args.json`` (everything that decides the output: corpus,
-bridge, languages, generation, batch size, a hash of the inputs) and one ``<tgt_lang>.jsonl``
-per language, appended batch by batch (flush + fsync), each line ``{"i": input index, "tgt":
-translation}``. A run with the same arguments continues after the last complete batch (a torn
-last write is cut off and that batch redone); one with other arguments is refused. The final
-file appears at once (write_pairs: temporary file + os.replace), then the partial dir goes.
+Progress lives in ``<out>.partial/`` (data/progress.py): ``args.json`` (everything that decides
+the output: corpus, bridge, languages, generation, batch size, a hash of the inputs) and one
+``<tgt_lang>.jsonl`` per language, appended batch by batch. A run with the same arguments
+continues after the last complete batch (a torn last write is cut off and that batch redone);
+one with other arguments is refused. The final file appears at once (write_pairs: temporary
+file + os.replace), then the partial dir goes.
 """
 
 from __future__ import annotations
@@ -20,21 +20,18 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
-from ..bulk import partial_dir  # <out>.partial/, where translate keeps its progress too
 from ..languages import UnknownLanguageError, normalize_language
 from ..pairs import TranslationPair
-from ..textio import atomic_output
 from .errors import DataError
 from .export import write_pairs
+from .progress import PartialStore, cut_batches, run_step
 
 ENGLISH = "eng_Latn"
-ARGS_FILE = "args.json"
 Translate = Callable[[list[str], str], list[str]]
 
 
@@ -58,8 +55,7 @@ class TriplePlan:
     work: Mapping[str, tuple[int, ...]]  # tgt_lang -> input indices, in translation order
 
     def batches(self, lang: str) -> list[tuple[int, ...]]:
-        order = self.work[lang]
-        return [order[k:k + self.batch_size] for k in range(0, len(order), self.batch_size)]
+        return cut_batches(self.work[lang], self.batch_size)
 
     @property
     def triples(self) -> int:
@@ -132,110 +128,6 @@ def plan_triples(pairs: Sequence[TranslationPair], tgt_langs: Sequence[str], bat
     return plan
 
 
-# ---- the partial state ------------------------------------------------------------------------
-
-
-def _canonical(obj: Any) -> Any:
-    return json.loads(json.dumps(obj, sort_keys=True, ensure_ascii=False))
-
-
-def _short(value: Any) -> str:
-    text = json.dumps(value, ensure_ascii=False, sort_keys=True)
-    return text if len(text) <= 80 else text[:77] + "..."
-
-
-class PartialStore:
-    """``<out>.partial/``: the arguments of the run and the finished batches per language."""
-
-    def __init__(self, out: str | os.PathLike):
-        self.dir = partial_dir(out)
-
-    def exists(self) -> bool:
-        return self.dir.exists()
-
-    def open(self, arguments: Mapping[str, Any]) -> bool:
-        """Start (write args.json) or resume (same arguments) a run; True when resuming.
-
-        A partial dir made with other arguments is refused: its translations belong to another run.
-        """
-        arguments = _canonical(dict(arguments))
-        args_path = self.dir / ARGS_FILE
-        if self.dir.is_dir() and not args_path.exists() and all(p.name.startswith(".") for p in self.dir.iterdir()):
-            shutil.rmtree(self.dir)  # a run stopped before its args.json was in place: nothing to keep
-        if self.dir.exists():
-            if not self.dir.is_dir():
-                raise DataError(f"{self.dir} exists and is not a directory; move it away")
-            try:
-                stored = json.loads(args_path.read_text(encoding="utf-8"))
-            except (OSError, ValueError):
-                raise DataError(f"{self.dir} has no readable {ARGS_FILE}, so it is not the progress of a "
-                                f"`data trilingual` run; delete it to start over") from None
-            if stored != arguments:
-                keys = sorted(set(stored) | set(arguments))
-                differ = [f"{k}: {_short(stored.get(k))} before, {_short(arguments.get(k))} now"
-                          for k in keys if stored.get(k) != arguments.get(k)]
-                raise DataError(f"{self.dir} holds the progress of a run with other arguments ("
-                                f"{'; '.join(differ)}); run again with the same arguments to resume, or "
-                                f"delete {self.dir} to start over")
-            return True
-        self.dir.mkdir(parents=True)
-        with atomic_output(args_path) as f:
-            f.write(json.dumps(arguments, ensure_ascii=False, indent=1, sort_keys=True) + "\n")
-        return False
-
-    def path(self, lang: str) -> Path:
-        return self.dir / f"{lang}.jsonl"
-
-    def load(self, lang: str, order: Sequence[int], batch_size: int) -> dict[int, str]:
-        """The finished translations into `lang` (complete batches only), by input index.
-
-        What follows the last complete batch (a torn write, a batch cut short) is cut off the
-        file, so that batch is translated again and appended once.
-        """
-        path = self.path(lang)
-        if not path.exists():
-            return {}
-        data = path.read_bytes()
-        entries: list[tuple[int, str]] = []
-        ends: list[int] = []  # byte offset after each good line
-        pos = 0
-        for raw in data.split(b"\n")[:-1]:  # the last piece has no newline: unfinished
-            pos += len(raw) + 1
-            try:
-                obj = json.loads(raw)
-                i, text = obj["i"], obj["tgt"]
-            except (ValueError, KeyError, TypeError):
-                break  # a torn write: the rest is redone
-            if not isinstance(i, int) or not isinstance(text, str):
-                break
-            n = len(entries)
-            if n >= len(order) or order[n] != i:
-                expected = order[n] if n < len(order) else "nothing"
-                raise DataError(f"{path}:{n + 1}: holds input {i} where this run expects {expected}; the "
-                                f"partial file does not belong to this run; delete {self.dir} to start over")
-            entries.append((i, text))
-            ends.append(pos)
-        complete = len(entries) if len(entries) == len(order) else len(entries) // batch_size * batch_size
-        keep = ends[complete - 1] if complete else 0
-        if keep != len(data):
-            with open(path, "r+b") as f:
-                f.truncate(keep)
-                f.flush()
-                os.fsync(f.fileno())
-        return dict(entries[:complete])
-
-    def append(self, lang: str, indices: Sequence[int], texts: Sequence[str]) -> None:
-        """One finished batch, on disk before this returns."""
-        lines = "".join(json.dumps({"i": i, "tgt": t}, ensure_ascii=False) + "\n" for i, t in zip(indices, texts))
-        with open(self.path(lang), "a", encoding="utf-8", newline="\n") as f:
-            f.write(lines)
-            f.flush()
-            os.fsync(f.fileno())
-
-    def remove(self) -> None:
-        shutil.rmtree(self.dir)
-
-
 # ---- the run ----------------------------------------------------------------------------------
 
 
@@ -273,7 +165,7 @@ def build_triples(plan: TriplePlan, translate: Translate, out: str | os.PathLike
     out = Path(out)
     if out.is_dir():
         raise DataError(f"output {out} is a directory; give a file path")
-    store = PartialStore(out)
+    store = PartialStore(out, "data trilingual")
     full_arguments = {**(arguments or {}), "tgt_langs": list(plan.tgt_langs), "batch_size": plan.batch_size,
                       "inputs": len(plan.sources), "inputs_sha256": plan.inputs_sha256()}
     resuming = store.open(full_arguments)
@@ -281,25 +173,13 @@ def build_triples(plan: TriplePlan, translate: Translate, out: str | os.PathLike
         log(f"resuming from {store.dir}")
     done: dict[str, dict[int, str]] = {}
     ran = resumed = 0
+    english = [s.english for s in plan.sources]
     for lang in plan.tgt_langs:
-        order = plan.work[lang]
-        finished = store.load(lang, order, plan.batch_size)
-        batches = plan.batches(lang)
-        left = [b for b in batches if b[0] not in finished]
-        resumed += len(batches) - len(left)
-        if log:
-            log(f"{lang}: {len(order)} sentences in {len(batches)} batches"
-                + (f", {len(batches) - len(left)} already done" if len(left) < len(batches) else ""))
-        for batch in left:
-            texts = [plan.sources[i].english for i in batch]
-            outputs = translate(texts, lang)
-            if isinstance(outputs, str) or len(outputs) != len(texts) or not all(isinstance(t, str) for t in outputs):
-                raise DataError(f"translate returned {len(outputs) if not isinstance(outputs, str) else 'a string'} "
-                                f"results for {len(texts)} texts into {lang}; expected one string per text")
-            store.append(lang, batch, outputs)
-            finished.update(zip(batch, outputs))
-            ran += 1
-        done[lang] = finished
+        step = run_step(store, lang, plan.work[lang], plan.batch_size, english,
+                        lambda texts, lang=lang: translate(texts, lang), log=log)
+        done[lang] = step.done
+        ran += step.ran
+        resumed += step.resumed
     triples = [TranslationPair(s.text, done[y][i], s.lang, y, pivot=s.english, pivot_lang=ENGLISH)
                for i, s in enumerate(plan.sources) for y in plan.tgt_langs if s.lang != y]
     write_pairs(triples, out, "jsonl", pivot_lang=ENGLISH)
