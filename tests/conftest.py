@@ -29,3 +29,17 @@ def make_bridge():
                             load_decoder(f"tiny-random:{decoder}"), config)
 
     return make
+
+
+@pytest.fixture
+def run_cli(capsys):
+    """Run `babelbridge COMMAND ARGS...` through main() (its error handling included); returns
+    (exit code, stdout, stderr)."""
+    from babelbridge.cli import main as cli_main
+
+    def run(command, *argv):
+        code = cli_main.main([command, *map(str, argv)])
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    return run

@@ -8,13 +8,13 @@ import os
 import subprocess
 import sys
 import textwrap
+from functools import partial
 from pathlib import Path
 
 import pytest
 import sacrebleu
 
 import babelbridge.bridges
-from babelbridge.cli import main as cli_main
 from babelbridge.errors import InputError
 from babelbridge.evaluate import (
     Cell,
@@ -377,13 +377,8 @@ def prompted(tmp_path_factory):
 
 
 @pytest.fixture
-def cli(capsys):
-    def run(*argv):
-        code = cli_main.main(["eval", *map(str, argv)])
-        out, err = capsys.readouterr()
-        return code, out, err
-
-    return run
+def cli(run_cli):
+    return partial(run_cli, "eval")
 
 
 def test_eval_directions_end_to_end_then_from_the_cache(cli, prompted, bible, no_fetch, tmp_path, monkeypatch):

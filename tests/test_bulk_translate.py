@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 import textwrap
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -15,7 +16,6 @@ import babelbridge.bridges
 from babelbridge.backbones import load_decoder, load_encoder
 from babelbridge.bridges import build_bridge, load_bridge, save_bridge
 from babelbridge.bulk import BulkRun, Shard, chunked, partial_dir
-from babelbridge.cli import main as cli_main
 from babelbridge.cli import translate_cmd
 from babelbridge.errors import InputError
 from babelbridge.textio import one_line
@@ -31,13 +31,8 @@ LINES = [f"{WORDS[i % len(WORDS)]} {i}." if i not in (3, 11, 20) else "" for i i
 
 
 @pytest.fixture
-def cli(capsys):
-    def run(*argv):
-        code = cli_main.main(["translate", *map(str, argv)])
-        out, err = capsys.readouterr()
-        return code, out, err
-
-    return run
+def cli(run_cli):
+    return partial(run_cli, "translate")
 
 
 @pytest.fixture(scope="module")

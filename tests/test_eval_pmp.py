@@ -3,11 +3,11 @@ direction gets, PMP systems translating through the cache, and `babelbridge eval
 end on a tiny prompted LLM (its outputs equal Bridge.translate's with the same auxiliaries)."""
 
 import json
+from functools import partial
 
 import pytest
 
 import babelbridge.bridges
-from babelbridge.cli import main as cli_main
 from babelbridge.errors import InputError
 from babelbridge.evaluate import System, load_direction_testsets, load_testsets, translate_all
 from babelbridge.evaluate.cache import TranslationCache
@@ -93,13 +93,8 @@ def test_pmp_systems_translate_with_the_auxiliaries_and_cache_apart(bible, bridg
 
 
 @pytest.fixture
-def cli(capsys):
-    def run(*argv):
-        code = cli_main.main(["eval", *map(str, argv)])
-        out, err = capsys.readouterr()
-        return code, out, err
-
-    return run
+def cli(run_cli):
+    return partial(run_cli, "eval")
 
 
 def test_eval_pmp_end_to_end(cli, bible, bridges_dir, tmp_path):

@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import textwrap
+from functools import partial
 from pathlib import Path
 
 import pyarrow as pa
@@ -20,7 +21,6 @@ from sacrebleu.significance import PairedTest
 import babelbridge.bridges
 from babelbridge.backbones import load_decoder, load_encoder
 from babelbridge.bridges import build_bridge, load_bridge, save_bridge
-from babelbridge.cli import main as cli_main
 from babelbridge.data import CorpusSpec, read_corpus
 from babelbridge.errors import BabelBridgeError, InputError
 from babelbridge.evaluate import (
@@ -515,13 +515,8 @@ def checkpoints(tmp_path_factory):
 
 
 @pytest.fixture
-def cli(capsys):
-    def run(*argv):
-        code = cli_main.main(["eval", *map(str, argv)])
-        out, err = capsys.readouterr()
-        return code, out, err
-
-    return run
+def cli(run_cli):
+    return partial(run_cli, "eval")
 
 
 @pytest.fixture

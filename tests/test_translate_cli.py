@@ -5,6 +5,7 @@ import json
 import os
 import subprocess
 import sys
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -13,7 +14,6 @@ import torch
 import babelbridge.bridges
 from babelbridge.backbones import load_decoder, load_encoder
 from babelbridge.bridges import build_bridge, load_bridge, save_bridge
-from babelbridge.cli import main as cli_main
 from babelbridge.cli import translate_cmd
 from babelbridge.textio import one_line
 
@@ -37,15 +37,8 @@ SENTENCES = [
 
 
 @pytest.fixture
-def cli(capsys):
-    """Run `babelbridge translate ...` through main() (its error handling included)."""
-
-    def run(*argv):
-        code = cli_main.main(["translate", *map(str, argv)])
-        out, err = capsys.readouterr()
-        return code, out, err
-
-    return run
+def cli(run_cli):
+    return partial(run_cli, "translate")
 
 
 @pytest.fixture(scope="module")
