@@ -211,10 +211,10 @@ def test_a_torn_write_is_cut_off_and_its_batch_redone(tmp_path, uninterrupted):
     calls = []
     with pytest.raises(Killed):  # German and French into English are done (4 batches)
         build_pseudo(plan(), fake_translate(calls, fail_at=5), IDENTIFIER, out)
-    step = partial_dir(out) / f"{FR}-{EN}.jsonl"
+    step = partial_dir(out) / f"{FR}-{EN}.part-0.jsonl"
     lines = step.read_text(encoding="utf-8").splitlines()
-    assert [json.loads(x)["i"] for x in lines] == [1, 2, 0]
-    step.write_text("\n".join(lines[:2]) + "\n" + lines[2][:9], encoding="utf-8")  # the last batch torn
+    assert [json.loads(x)["i"] for x in lines] == [[1, 2], [0]]
+    step.write_text(lines[0] + "\n" + lines[1][:9], encoding="utf-8")  # the last batch torn
     calls.clear()
     build_pseudo(plan(), fake_translate(calls), IDENTIFIER, out)
     assert calls[0] == (FR, EN, [SOURCES[FR][0]]) and calls[1][:2] == (IS, EN)

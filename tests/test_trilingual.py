@@ -280,15 +280,15 @@ def test_trilingual_kill_and_resume(reference, nmt_bridge, corpus_tsv, tmp_path,
         main([str(a) for a in trilingual_argv(corpus_tsv, nmt_bridge, out)])
     capsys.readouterr()
     assert not out.exists() and not list(tmp_path.glob(".triples.jsonl.*"))  # no final file, no temp file
-    fra = [json.loads(x) for x in (part / "fra_Latn.jsonl").read_text(encoding="utf-8").splitlines()]
-    spa = [json.loads(x) for x in (part / "spa_Latn.jsonl").read_text(encoding="utf-8").splitlines()]
-    assert len(fra) == N_PAIRS and len(spa) == BATCH
-    assert all(set(x) == {"i", "tgt"} for x in fra + spa)
+    fra = [json.loads(x) for x in (part / "fra_Latn.part-0.jsonl").read_text(encoding="utf-8").splitlines()]
+    spa = [json.loads(x) for x in (part / "spa_Latn.part-0.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert [x["batch"] for x in fra] == [0, 1, 2] and [x["batch"] for x in spa] == [0]  # one line per batch
+    assert sum(len(x["tgt"]) for x in fra) == N_PAIRS and len(spa[0]["i"]) == len(spa[0]["tgt"]) == BATCH
     args = json.loads((part / "args.json").read_text(encoding="utf-8"))
     assert args["tgt_langs"] == list(LANGS) and args["batch_size"] == BATCH
 
-    with open(part / "spa_Latn.jsonl", "ab") as f:  # a write torn by the kill: redone, not kept
-        f.write(b'{"i": 3, "tg')
+    with open(part / "spa_Latn.part-0.jsonl", "ab") as f:  # a write torn by the kill: redone, not kept
+        f.write(b'{"batch": 1, "i": [3, 1], "tg')
 
     # Other arguments against this partial dir: refused before anything is loaded or translated.
     counted.update(calls=0, fail_at=None)

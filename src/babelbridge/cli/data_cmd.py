@@ -41,7 +41,9 @@ English side is translated into y with the bridge, and one line is written:
 
 Resumable: finished batches go to OUT.partial/ as they are done; run the same command again
 after a stop and it continues there (different arguments against that folder are refused).
-OUT appears only when everything is translated, and OUT.partial/ is then removed.
+OUT appears only when everything is translated, and OUT.partial/ is then removed. Under
+`accelerate launch --num_processes N -m babelbridge.cli.main data trilingual ...` the processes
+share the batches (batch b on process b % N) and process 0 writes OUT, as translate --input does.
 
 example:
   babelbridge data trilingual --corpus tsv:de-en.tsv --src-lang de --bridge runs/nllb \\
@@ -66,7 +68,9 @@ them. A stage 1 trained on the whole train split leaves --split dev. Test splits
 
 Resumable: finished batches go to OUT.partial/ as they are done; run the same command again
 after a stop and it continues there (different arguments against that folder are refused; the
-filter settings may change). OUT appears only when everything is translated.
+filter settings may change). OUT appears only when everything is translated. Under `accelerate
+launch --num_processes N` the processes share the batches and process 0 writes OUT, as with
+data trilingual.
 
 example:
   babelbridge data pseudo --bridge runs/crosslora-stage1/bridge --pivot eng_Latn \\
@@ -268,6 +272,15 @@ def _load_translator(path, args):
     return translate
 
 
+def _shard(args):
+    """This process's share under `accelerate launch` (batch b of each step: process b % N), as
+    translate --input shares its chunks; --device cuda becomes this process's GPU."""
+    from .processes import process_shard
+
+    shard, args.device = process_shard(args.device)
+    return shard
+
+
 def _bridge_translator(path, args):
     """translate(texts, tgt_lang) from English with the bridge at `path` (data trilingual)."""
     translate = _load_translator(path, args)
@@ -301,7 +314,9 @@ def trilingual(args) -> None:
                       split=args.split, limit=args.limit)
     bridge_path = resolve_bridge_path(args.bridge)
     pairs, note = _read(spec, args.empty_lines)
-    print(f"corpus {args.corpus}: {note}")
+    shard = _shard(args)
+    if shard.rank == 0:
+        print(f"corpus {args.corpus}: {note}")
     plan = plan_triples(pairs, tgt_langs, args.batch_size)
     corpus = {"format": spec.format, "path": str(spec.path.resolve()) if spec.path else None,
               "tgt_path": str(spec.tgt_path.resolve()) if spec.tgt_path else None, "split": spec.split,
@@ -309,9 +324,11 @@ def trilingual(args) -> None:
               "empty_lines": args.empty_lines}
     arguments = {"corpus": corpus, "bridge": checkpoint_identity(bridge_path), "dtype": args.dtype,
                  "generation": {"num_beams": args.num_beams, "max_new_tokens": args.max_new_tokens}}
-    log = None if args.quiet else (lambda line: print(line, file=sys.stderr, flush=True))
-    report = build_triples(plan, _bridge_translator(bridge_path, args), out, arguments=arguments, log=log)
-    print(report.summary())
+    log = None if args.quiet or shard.rank else (lambda line: print(line, file=sys.stderr, flush=True))
+    report = build_triples(plan, _bridge_translator(bridge_path, args), out, arguments=arguments, log=log,
+                           shard=shard)
+    if shard.rank == 0:
+        print(report.summary())
 
 
 def _check_expert_languages(path, langs) -> None:
@@ -365,16 +382,20 @@ def pseudo(args) -> None:
     _check_expert_languages(bridge_path, (pivot, *langs))
     corpus = {"format": fmt, "path": str(Path(path).resolve()) if path else None, "split": args.split}
     sources = read_held_out(corpus, langs, pivot, skip=args.skip, limit=args.limit)
-    print(f"corpus {args.corpus} ({args.split}), after skipping {args.skip} per language: "
-          + ", ".join(f"{lang} {len(texts)}" for lang, texts in sources.items()) + " source sentences")
+    shard = _shard(args)
+    if shard.rank == 0:
+        print(f"corpus {args.corpus} ({args.split}), after skipping {args.skip} per language: "
+              + ", ".join(f"{lang} {len(texts)}" for lang, texts in sources.items()) + " source sentences")
     plan = plan_pseudo(sources, pivot, batch_size=args.batch_size, max_length_ratio=args.max_length_ratio)
     identifier = LanguageIdentifier(langid.identify, langid.accepted_codes, langid.identifier_version())
     arguments = {"corpus": {**corpus, "skip": args.skip, "limit": args.limit},
                  "bridge": checkpoint_identity(bridge_path), "dtype": args.dtype,
                  "generation": {"num_beams": args.num_beams, "max_new_tokens": args.max_new_tokens}}
-    log = None if args.quiet else (lambda line: print(line, file=sys.stderr, flush=True))
-    report = build_pseudo(plan, _load_translator(bridge_path, args), identifier, out, arguments=arguments, log=log)
-    print(report.summary())
+    log = None if args.quiet or shard.rank else (lambda line: print(line, file=sys.stderr, flush=True))
+    report = build_pseudo(plan, _load_translator(bridge_path, args), identifier, out, arguments=arguments, log=log,
+                          shard=shard)
+    if shard.rank == 0:
+        print(report.summary())
 
 
 def _codes(text: str | None) -> list[str] | None:

@@ -23,9 +23,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Iterator
 
-from ..bulk import BulkRun, Shard
+from ..bulk import BulkRun
 from ..errors import InputError
 from .checks import DTYPES, check_device, check_device_name, check_language, check_pmp_bridge, check_positive
+from .processes import process_shard, world_size
 from ..pretrained import BUILTIN_BRIDGES, resolve_bridge_path
 from ..textio import (FORMATS, BadLine, Record, detect_format, format_record, iter_lines, parse_plain, parse_record,
                       raise_problems, split_lines)
@@ -264,15 +265,6 @@ def validate(args) -> Job:
     if job.pmp is not None:
         choose_aux_langs(job, aux_lang, tgt_langs, src_langs)
     return job
-
-
-def world_size() -> int:
-    """How many processes `accelerate launch` (or torchrun) started: WORLD_SIZE, else 1."""
-    value = os.environ.get("WORLD_SIZE", "1")
-    try:
-        return max(int(value), 1)
-    except ValueError:
-        raise InputError(f"WORLD_SIZE={value!r} is not a number of processes") from None
 
 
 def record_aux(job: Job, record: Record) -> str | None:
@@ -565,28 +557,6 @@ def run(args) -> None:
 
 
 # ---- an --input file: bulk, resumable, sharded --------------------------------------------------
-
-
-def process_shard(device: str) -> tuple[Shard, str]:
-    """This process's share of the chunks, and its device: under `accelerate launch` (WORLD_SIZE
-    > 1) from accelerate's PartialState, each process on its own GPU for --device cuda."""
-    if world_size() == 1:
-        return Shard(), device
-    from datetime import timedelta
-
-    from accelerate import PartialState
-
-    # cpu=True: gloo between CPU processes (without it accelerate looks for an accelerator and, on
-    # a CPU, quietly makes each process a world of one). The barrier before the merge waits for
-    # the slowest process; torch's default timeout (10 or 30 minutes) would end a run whose
-    # shards finish further apart than that.
-    state = PartialState(cpu=device.split(":")[0] == "cpu", timeout=timedelta(hours=24))
-    if state.num_processes != world_size():
-        raise InputError(f"WORLD_SIZE is {world_size()} but accelerate set up {state.num_processes} process(es) "
-                         f"for --device {device}; start the processes with `accelerate launch`")
-    if device == "cuda" and state.device.type == "cuda":
-        device = str(state.device)
-    return Shard(state.process_index, state.num_processes, state.wait_for_everyone), device
 
 
 def bulk_state(job: Job, args) -> dict:

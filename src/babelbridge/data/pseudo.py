@@ -16,10 +16,13 @@ language identifier as a LanguageIdentifier (the CLI passes a loaded bridge and
 evaluate/langid.py, the identifier of the any-to-any evaluation); this module imports no bridge,
 no torch, and nothing of evaluate (a later layer).
 
-Progress lives in ``<out>.partial/`` (data/progress.py): args.json, and ``<X>-<pivot>.jsonl`` per
-step (a), ``<X>-<pivot>-<Y>.jsonl`` per step (b), appended and fsynced batch by batch; a run
-killed at any batch continues after its last complete batch, one with other arguments is
-refused. The filters run at the end over everything, so their settings are not part of
+Progress lives in ``<out>.partial/`` (data/progress.py): args.json, and per process
+``<X>-<pivot>.part-<rank>.jsonl`` per step (a), ``<X>-<pivot>-<Y>.part-<rank>.jsonl`` per step
+(b), appended and fsynced batch by batch; a run killed at any batch continues with the batches
+not finished (with any number of processes), one with other arguments is refused. Under
+`accelerate launch` batch b of each step goes to process b % N (the shard passed in); every
+process waits for all after steps (a), since (b) translates every X's pivots, and again after
+(b); process 0 alone filters and writes. The filters run at the end over everything, so their settings are not part of
 args.json (a resumed run may filter differently). OUT and OUT.report.json (the counts per
 direction) are written atomically once everything is translated; then the partial dir goes.
 """
@@ -34,13 +37,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
+from ..bulk import Shard
 from ..pairs import TranslationPair
 from ..textio import atomic_output
 from .bible import bible_version
 from .errors import DataError
 from .export import write_pairs
 from .multiway import MultiwaySpec, build_multiway, language_code, language_list
-from .progress import PartialStore, run_step
+from .progress import PartialStore, Step, run_steps
 from .pseudo_filters import (
     DEFAULT_MAX_LENGTH_RATIO, DirectionCounts, LanguageIdentifier, PseudoPair, counts_table, filter_direction,
     identified_as_line, total_counts, unfiltered_languages,
@@ -167,7 +171,7 @@ class PseudoReport:
     plan: PseudoPlan
     identifier: str
     directions: tuple[DirectionCounts, ...]
-    batches: int  # batches translated by this run
+    batches: int  # batches translated by this run (every process)
     resumed_batches: int  # batches found finished in the partial dir
     seconds: float
     out: Path
@@ -201,12 +205,14 @@ class PseudoReport:
 
 
 def build_pseudo(plan: PseudoPlan, translate: Translate, identifier: LanguageIdentifier, out: str | os.PathLike,
-                 *, arguments: Mapping[str, Any] | None = None,
-                 log: Callable[[str], None] | None = None) -> PseudoReport:
+                 *, arguments: Mapping[str, Any] | None = None, log: Callable[[str], None] | None = None,
+                 shard: Shard = Shard()) -> PseudoReport:
     """Translate what is not yet translated (steps a and b), filter, write OUT and its report.
 
     arguments: what else decides the translations (corpus, bridge, generation options); stored
     with the plan's languages, batch size and input hash in args.json and compared on resume.
+    shard: this process's share (batch b of each step: process b % N); every process calls
+    this, process 0 filters and writes (the report it returns is the same on every process).
     The output lines are {"src", "tgt", "src_lang", "tgt_lang", "pivot", "pivot_lang"}, direction
     by direction (plan.directions), each direction's kept pairs in source order.
     """
@@ -214,34 +220,27 @@ def build_pseudo(plan: PseudoPlan, translate: Translate, identifier: LanguageIde
     out = Path(out)
     if out.is_dir():
         raise DataError(f"output {out} is a directory; give a file path")
-    store = PartialStore(out, COMMAND)
+    store = PartialStore(out, COMMAND, shard)
     full_arguments = {**(arguments or {}), "pivot": plan.pivot, "langs": list(plan.langs),
                       "batch_size": plan.batch_size, "inputs": {lang: len(plan.sources[lang]) for lang in plan.langs},
                       "inputs_sha256": plan.inputs_sha256()}
     if store.open(full_arguments) and log:
         log(f"resuming from {store.dir}")
-    ran = resumed = 0
-
-    def step(key: str, label: str, order: Sequence[int], inputs: Sequence[str], src: str, tgt: str) -> dict[int, str]:
-        nonlocal ran, resumed
-        result = run_step(store, key, order, plan.batch_size, inputs, lambda texts: translate(texts, src, tgt),
-                          label=label, log=log)
-        ran += result.ran
-        resumed += result.resumed
-        return result.done
-
     pivot = plan.pivot
-    pivots = {}  # (a) X -> pivot, once per X
-    for x in plan.langs:
-        done = step(f"{x}-{pivot}", f"{x} -> {pivot}", plan.source_order(x), plan.sources[x], x, pivot)
-        pivots[x] = [done[i] for i in range(len(plan.sources[x]))]
-    outputs = {}  # (b) pivot -> Y, for the sources whose pivot is not empty
-    for x in plan.langs:
-        order = _longest_first(pivots[x], (i for i, t in enumerate(pivots[x]) if t.strip()))
-        for y in plan.langs:
-            if y != x:
-                outputs[x, y] = step(f"{x}-{pivot}-{y}", f"{x} -> {pivot} -> {y}", order, pivots[x], pivot, y) \
-                    if order else {}
+
+    def step(key: str, label: str, order: Sequence[int], inputs: Sequence[str], src: str, tgt: str) -> Step:
+        return Step(key, order, inputs, lambda texts: translate(texts, src, tgt), label)
+
+    # (a) X -> pivot, once per X
+    first = run_steps(store, [step(f"{x}-{pivot}", f"{x} -> {pivot}", plan.source_order(x), plan.sources[x], x,
+                                   pivot) for x in plan.langs], plan.batch_size, log=log)
+    pivots = {x: [first.done[f"{x}-{pivot}"][i] for i in range(len(plan.sources[x]))] for x in plan.langs}
+    # (b) pivot -> Y, for the sources whose pivot is not empty (every process has every pivot)
+    orders = {x: _longest_first(pivots[x], (i for i, t in enumerate(pivots[x]) if t.strip())) for x in plan.langs}
+    second = run_steps(store, [step(f"{x}-{pivot}-{y}", f"{x} -> {pivot} -> {y}", orders[x], pivots[x], pivot, y)
+                               for x in plan.langs if orders[x] for y in plan.langs if y != x],
+                       plan.batch_size, log=log)
+    outputs = {(x, y): second.done.get(f"{x}-{pivot}-{y}", {}) for x, y in plan.directions}
 
     pairs, counts = [], []  # (c) the filters
     for x, y in plan.directions:
@@ -250,9 +249,13 @@ def build_pseudo(plan: PseudoPlan, translate: Translate, identifier: LanguageIde
         counts.append(direction)
         pairs += [TranslationPair(candidates[i].src, candidates[i].tgt, x, y, pivot=candidates[i].pivot,
                                   pivot_lang=pivot) for i in kept]
-    write_pairs(pairs, out, "jsonl", pivot_lang=pivot)
-    report = PseudoReport(plan, identifier.name, tuple(counts), ran, resumed, time.monotonic() - start, out)
-    with atomic_output(report_path(out)) as f:
-        f.write(json.dumps(report.to_json(), ensure_ascii=False, indent=1) + "\n")
-    store.remove()
+    report = PseudoReport(plan, identifier.name, tuple(counts), first.ran + second.ran,
+                          first.resumed + second.resumed, time.monotonic() - start, out)
+
+    def write() -> None:
+        write_pairs(pairs, out, "jsonl", pivot_lang=pivot)
+        with atomic_output(report_path(out)) as f:
+            f.write(json.dumps(report.to_json(), ensure_ascii=False, indent=1) + "\n")
+
+    store.finish(write)
     return report

@@ -9,10 +9,12 @@ wraps a loaded bridge), so the data layer imports no bridge and no torch.
 
 Progress lives in ``<out>.partial/`` (data/progress.py): ``args.json`` (everything that decides
 the output: corpus, bridge, languages, generation, batch size, a hash of the inputs) and one
-``<tgt_lang>.jsonl`` per language, appended batch by batch. A run with the same arguments
-continues after the last complete batch (a torn last write is cut off and that batch redone);
-one with other arguments is refused. The final file appears at once (write_pairs: temporary
-file + os.replace), then the partial dir goes.
+``<tgt_lang>.part-<rank>.jsonl`` per language and process, appended batch by batch. A run with
+the same arguments continues with the batches not finished (a torn last write is cut off and
+that batch redone); one with other arguments is refused. Under `accelerate launch` batch b of
+each language goes to process b % N (the shard passed in); once every process is done, process
+0 writes the final file at once (write_pairs: temporary file + os.replace), then the partial
+dir goes.
 """
 
 from __future__ import annotations
@@ -25,11 +27,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
+from ..bulk import Shard
 from ..languages import UnknownLanguageError, normalize_language
 from ..pairs import TranslationPair
 from .errors import DataError
 from .export import write_pairs
-from .progress import PartialStore, cut_batches, run_step
+from .progress import PartialStore, Step, cut_batches, run_steps
 
 ENGLISH = "eng_Latn"
 Translate = Callable[[list[str], str], list[str]]
@@ -136,7 +139,7 @@ class TrilingualReport:
     pairs: int
     triples: int
     tgt_langs: tuple[str, ...]
-    batches: int  # batches translated by this run
+    batches: int  # batches translated by this run (every process)
     resumed_batches: int  # batches found finished in the partial dir
     empty: int  # translations that came back empty (written as they are; readers skip them)
     seconds: float
@@ -152,38 +155,35 @@ class TrilingualReport:
 
 
 def build_triples(plan: TriplePlan, translate: Translate, out: str | os.PathLike, *,
-                  arguments: Mapping[str, Any] | None = None,
-                  log: Callable[[str], None] | None = None) -> TrilingualReport:
+                  arguments: Mapping[str, Any] | None = None, log: Callable[[str], None] | None = None,
+                  shard: Shard = Shard()) -> TrilingualReport:
     """Translate what is not yet translated, one language at a time, then write the triples.
 
     arguments: what else decides the output (corpus, bridge, generation options); stored with
     the plan's languages, batch size and input hash in args.json and compared on resume.
-    The output lines are {"src": x, "tgt": y, "src_lang", "tgt_lang", "pivot": English,
-    "pivot_lang": "eng_Latn"}, pair by pair, each pair's languages in the plan's order.
+    shard: this process's share (batch b of each language: process b % N); every process calls
+    this, process 0 writes. The output lines are {"src": x, "tgt": y, "src_lang", "tgt_lang",
+    "pivot": English, "pivot_lang": "eng_Latn"}, pair by pair, each pair's languages in the
+    plan's order.
     """
     start = time.monotonic()
     out = Path(out)
     if out.is_dir():
         raise DataError(f"output {out} is a directory; give a file path")
-    store = PartialStore(out, "data trilingual")
+    store = PartialStore(out, "data trilingual", shard)
     full_arguments = {**(arguments or {}), "tgt_langs": list(plan.tgt_langs), "batch_size": plan.batch_size,
                       "inputs": len(plan.sources), "inputs_sha256": plan.inputs_sha256()}
     resuming = store.open(full_arguments)
     if resuming and log:
         log(f"resuming from {store.dir}")
-    done: dict[str, dict[int, str]] = {}
-    ran = resumed = 0
     english = [s.english for s in plan.sources]
-    for lang in plan.tgt_langs:
-        step = run_step(store, lang, plan.work[lang], plan.batch_size, english,
-                        lambda texts, lang=lang: translate(texts, lang), log=log)
-        done[lang] = step.done
-        ran += step.ran
-        resumed += step.resumed
+    steps = [Step(lang, plan.work[lang], english, lambda texts, lang=lang: translate(texts, lang))
+             for lang in plan.tgt_langs]
+    result = run_steps(store, steps, plan.batch_size, log=log)
+    done = result.done
     triples = [TranslationPair(s.text, done[y][i], s.lang, y, pivot=s.english, pivot_lang=ENGLISH)
                for i, s in enumerate(plan.sources) for y in plan.tgt_langs if s.lang != y]
-    write_pairs(triples, out, "jsonl", pivot_lang=ENGLISH)
-    store.remove()
+    store.finish(lambda: write_pairs(triples, out, "jsonl", pivot_lang=ENGLISH))
     empty = sum(not t.tgt.strip() for t in triples)
-    return TrilingualReport(len(plan.sources), len(triples), plan.tgt_langs, ran, resumed, empty,
+    return TrilingualReport(len(plan.sources), len(triples), plan.tgt_langs, result.ran, result.resumed, empty,
                             time.monotonic() - start, out)
