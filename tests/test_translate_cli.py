@@ -14,7 +14,6 @@ import torch
 import babelbridge.bridges
 from babelbridge.backbones import load_decoder, load_encoder
 from babelbridge.bridges import build_bridge, load_bridge, save_bridge
-from babelbridge.cli import translate_cmd
 from babelbridge.textio import one_line
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -136,7 +136,7 @@ def test_jsonl_pivot_errors_name_file_and_line(tmp_path):
         return read_corpus({"format": "jsonl", "path": str(path), **spec})
 
     good = {"src": "Hallo", "tgt": "Salut", "src_lang": "de", "tgt_lang": "fr", "pivot": "Hello"}
-    with pytest.raises(DataError, match=rf"t.jsonl:2: missing \"pivot\"; with pivot_lang eng_Latn every line"):
+    with pytest.raises(DataError, match=r"t.jsonl:2: missing \"pivot\"; with pivot_lang eng_Latn every line"):
         read([good, {k: v for k, v in good.items() if k != "pivot"}], pivot_lang="en")
     with pytest.raises(DataError, match=r"t.jsonl:1: empty \"pivot\""):
         read([{**good, "pivot": "  "}], pivot_lang="en")
@@ -317,7 +317,7 @@ def test_trilingual_input_errors_before_any_translation(nmt_bridge, tmp_path, ca
     out = tmp_path / "t.jsonl"
     code, _, err = run_cli(capsys, "data", "trilingual", "--corpus", f"tsv:{bad}", "--src-lang", "de", "--bridge",
                            nmt_bridge, "--tgt-langs", "fr", "--out", out, "--empty-lines", "error")
-    assert code == 2 and f"bad.tsv:2: empty source sentence" in err
+    assert code == 2 and "bad.tsv:2: empty source sentence" in err
     code, _, err = run_cli(capsys, "data", "trilingual", "--corpus", f"tsv:{bad}", "--src-lang", "de", "--tgt-lang",
                            "fr", "--bridge", nmt_bridge, "--tgt-langs", "es", "--out", out)
     assert code == 2 and "pair 1 (deu_Latn -> fra_Latn): neither side is English" in err

@@ -231,8 +231,8 @@ def export(args) -> None:
     spec = CorpusSpec(args.format, args.path, tgt_path=args.tgt_path, src_lang=args.src_lang,
                       tgt_lang=tgt_lang, split=args.split, limit=args.limit, pivot_lang=args.pivot_lang)
     if spec.pivot_lang is not None and fmt != "jsonl":
-        raise DataError(f"--pivot-lang: triples need JSONL output (--output-format jsonl or a .jsonl --out); "
-                        f"TSV holds two sentences per line")
+        raise DataError("--pivot-lang: triples need JSONL output (--output-format jsonl or a .jsonl --out); "
+                        "TSV holds two sentences per line")
     pairs, note = _read(spec)
     out = write_pairs(pairs, args.out, fmt, pivot_lang=spec.pivot_lang)
     kind = "triples" if spec.pivot_lang is not None else "pairs"
