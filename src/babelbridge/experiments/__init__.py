@@ -19,6 +19,9 @@ EXPERIMENTS: dict[str, str] = {
     "lmt": "the LMT recipe's claims: English-centric multi-way LoRA SFT with every X->En pair (p = 100%) against "
            "Strategic Downsampling (p = 5%, 20%) and PMP (oracle and self at inference), any-to-any evaluation "
            "with floors, off-target rates and repetition, on the pocket LLM and the Bible",
+    "crosslora": "the CrossLoRA paper's Table 1 in kind: cross-connected language experts (stage 1 English-centric, "
+                 "stage 2 + a pseudo-corpus pivoted through English) against LoRA of matched size, MoLoRA top-1 and "
+                 "static, and shared experts, on every direction of four languages, on the pocket LLM and the Bible",
 }
 
 _WHERE = {"ExperimentSpec": "spec", "load_experiment": "spec", "run_experiment": "runner",

@@ -25,19 +25,22 @@ from .report import BuiltReport, _f, _table, head_section, time_section, trainin
 MAIN_CLASSES = ("X->En", "En->X", "X->Y")
 
 
-def training_data(spec) -> dict[str, dict]:
+def training_data(spec, run_config=None) -> dict[str, dict]:
     """Per trained system with data.multiway: pairs per class and English-target repetition of
-    its training list (train/pipeline.training_pairs: the corpus read again, no model)."""
+    its training list (train/pipeline.training_pairs: the corpus read again, no model).
+    run_config(system) -> RunConfig: the run as trained (the runner's: with the pseudo-corpus of a
+    with_pseudo system); by default the system's own run config."""
     from ..data.downsample import target_repetition
     from ..runconfig import RunConfig
     from ..train.pipeline import plan_training, training_pairs
 
+    run_config = run_config or (lambda s: RunConfig(**{"encoder": None, **s.run}))
     out = {}
     for s in spec.trained:
         if not (s.run.get("data") or {}).get("multiway"):
             continue
         with contextlib.redirect_stdout(io.StringIO()):  # its data report is the training log's
-            pairs = training_pairs(plan_training(RunConfig(**{"encoder": None, **s.run})))
+            pairs = training_pairs(plan_training(run_config(s)))
         english = target_repetition([p for p in pairs if p.tgt_lang == ENGLISH]).get(ENGLISH)
         out[s.name] = {
             "pairs": len(pairs),
@@ -69,6 +72,32 @@ def _data_section(spec, data: dict) -> list[str]:
             "The pairs each system's training draws from (train/pipeline.training_pairs: data.multiway, then "
             "data.downsample; before the over-long filter). With every X->En direction kept, each English "
             "target repeats once per source language: LMT's condition for the shallow mapping trap.", ""]
+
+
+def _pseudo_section(spec, counts: dict | None) -> list[str]:
+    """The pseudo-corpus step's filters, per direction (pseudo/corpus.jsonl.report.json)."""
+    if not counts:
+        return []
+    rows = []
+    for d in counts["directions"]:
+        dropped = d["dropped"]
+        rows.append([f"{d['src_lang']}->{d['tgt_lang']}", str(d["candidates"]),
+                     str(dropped["empty_pivot"] + dropped["empty_output"]),
+                     str(dropped["language_id"]) if d["language_id"] == "checked" else "n/a",
+                     str(dropped["length_ratio"]), str(d["kept"])])
+    total = counts["total"]
+    rows.append(["total", str(total["candidates"]),
+                 str(total["dropped"]["empty_pivot"] + total["dropped"]["empty_output"]),
+                 str(total["dropped"]["language_id"]), str(total["dropped"]["length_ratio"]), str(total["kept"])])
+    p = spec.pseudo or {}
+    return ["## Pseudo-corpus", "", _table(["direction", "candidates", "empty", "off-target", "length ratio", "kept"],
+                                          rows), "",
+            f"{p.get('translator', 'the stage-1 system')}'s bridge translated each held-out source sentence into "
+            f"{counts['pivot']} and on into every other language (pseudo/corpus.jsonl); the pairs (real source, "
+            f"generated target) then went through the language identifier ({counts['identifier']}: off-target "
+            f"outputs dropped) and the length filter (len(tgt)/len(src) in characters beyond "
+            f"{counts['length_ratio']['max']}x the direction's median, either way). The systems marked with_pseudo "
+            f"train on these pairs and the base data.", ""]
 
 
 def _score_section(report, metric: str) -> list[str]:
@@ -127,10 +156,12 @@ def _output_section(ev) -> tuple[list[str], dict]:
 
 
 def build(spec, ev, summaries: dict, *, run: dict | None = None, translation_seconds: dict | None = None,
-          pending: dict[str, str] | None = None, data: dict | None = None) -> BuiltReport:
+          pending: dict[str, str] | None = None, data: dict | None = None,
+          pseudo: dict | None = None) -> BuiltReport:
+    """pseudo: the pseudo-corpus step's counts (pseudo_step.pseudo_counts), when it has run."""
     report = ev.report
     out = head_section(spec, report.title, report.notes, run, pending)
-    out += _data_section(spec, data or {})
+    out += _data_section(spec, data or {}) + _pseudo_section(spec, pseudo)
     for m in report.metrics:
         out += _score_section(report, m) + _pooled_section(report, m)
     out += _off_target_section(report)
@@ -146,7 +177,7 @@ def build(spec, ev, summaries: dict, *, run: dict | None = None, translation_sec
                         for c in _classes(report)} for m in report.metrics} for s in report.systems}
     off_target = {s: {c: report.off_target_average(s, c) for c in _classes(report)} for s in report.systems}
     json_data = {"experiment": spec.name, "quick": spec.quick, "pending": list(pending or {}),
-                 "training_data": data or {}, "averages": averages, "off_target": off_target, "outputs": stats,
+                 "training_data": data or {}, "pseudo_corpus": pseudo, "averages": averages, "off_target": off_target, "outputs": stats,
                  "pooled": report.pooled, "training": {k: vars(v) for k, v in summaries.items()},
                  "translation_seconds_by_system": per_system, "training_minutes": train_minutes}
     return BuiltReport("\n".join(out).rstrip() + "\n", json_data)

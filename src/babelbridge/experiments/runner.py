@@ -6,6 +6,8 @@ Layout of the output directory:
     runs/<system>/...           the trainer's run: checkpoints/, metrics.jsonl, bridge/
     runs/<system>/timing.json   wall seconds spent training, summed over sessions (killed ones too)
     runs/<system>/trained.json  written when training ends: the bridge's checksums (its identity)
+    pseudo/                     the pseudo-corpus step's corpus.jsonl, its counts and step.json
+                                (experiments/pseudo_step.py), when the file has a pseudo: section
     eval/                       `babelbridge eval`'s files: results.md/.csv/.json, charts, cache/
     report.md, report.json      the experiment's own report (the experiment's report builder)
 
@@ -78,6 +80,8 @@ def system_run_config(out: Path, system: SystemSpec) -> dict:
     run.setdefault("train", {})["output_dir"] = str(run_dir(out, system).resolve())
     if system.init_from:  # a later stage starts from the earlier system's finished bridge
         run["train"]["init_from"] = str((out / "runs" / system.init_from / "bridge").resolve())
+    if system.pseudo_data:  # the experiment's pseudo-corpus (a path relative to runs/<system>/config.yaml)
+        run.setdefault("data", {})["train"] = [*(run["data"].get("train") or []), dict(system.pseudo_data)]
     return run
 
 
@@ -134,6 +138,13 @@ def check_run_dir(out: Path, system: SystemSpec) -> None:
             f"{config} was written for other settings of system {system.name} (they differ in: "
             f"{', '.join(changed)}); a full run and a --quick run need different --out folders. "
             f"Use another --out, or delete {config.parent} to retrain it")
+
+
+def _as_trained(out: Path, system: SystemSpec):
+    """The RunConfig `babelbridge train runs/<system>/config.yaml` reads (relative paths resolve there)."""
+    from ..runconfig import RunConfig
+
+    return RunConfig(**{"encoder": None, **system_run_config(out, system)}, path=run_dir(out, system) / "config.yaml")
 
 
 def train_system(out: Path, system: SystemSpec, log=_stderr) -> float:
@@ -265,29 +276,48 @@ def trained_system(out: Path, system: SystemSpec, *, device: str, dtype: str, la
 
 
 def restore_start(out: Path, spec: ExperimentSpec, system: SystemSpec, log=_stderr) -> None:
-    """A later stage starting from scratch needs the earlier stage's bridge. Weights are not kept
-    with results, so on another machine it may be gone: it is trained again (runs are
-    deterministic; record_trained then checks its checksums against trained.json)."""
+    """A later stage starting from scratch needs the earlier stage's bridge (restore_bridge)."""
     from ..train.state import checkpoints
 
     if not system.init_from or checkpoints(run_dir(out, system)):
         return  # nothing to start from, or the run resumes from its own checkpoint
-    dep = spec.systems[system.init_from]
+    restore_bridge(out, spec, spec.systems[system.init_from], f"{system.name} starts from", log)
+
+
+def restore_bridge(out: Path, spec: ExperimentSpec, dep: SystemSpec, why: str, log=_stderr) -> None:
+    """Make sure a trained system's bridge weights are here. Weights are not kept with results,
+    so on another machine they may be gone: the system is trained again (runs are deterministic;
+    record_trained then checks its checksums against trained.json)."""
     folder = run_dir(out, dep)
-    if not (folder / "bridge" / WEIGHTS).is_file():
-        restore_start(out, spec, dep, log)
-        log(f"{system.name} starts from {dep.name}, whose bridge is not here: training {dep.name} again")
-        # The rerun reproduces the recorded run (record_trained checks its checksums): its metrics
-        # replace the recorded ones (the same numbers, not appended a second time), and the
-        # training time stays the recorded run's, not counted twice.
-        timing = (folder / "timing.json").read_text() if (folder / "timing.json").is_file() else None
-        (folder / "metrics.jsonl").unlink(missing_ok=True)
-        seconds = train_system(out, dep, log)
-        record_trained(out, dep)  # the checksums must match trained.json's, or this raises
-        if timing is not None:
-            with atomic_output(folder / "timing.json") as f:
-                f.write(timing)
-        log(f"{dep.name} restored in {seconds / 60:.1f} min, bit-identical to its recorded run")
+    if (folder / "bridge" / WEIGHTS).is_file():
+        return
+    restore_start(out, spec, dep, log)
+    log(f"{why} {dep.name}, whose bridge is not here: training {dep.name} again")
+    # The rerun reproduces the recorded run (record_trained checks its checksums): its metrics
+    # replace the recorded ones (the same numbers, not appended a second time), and the
+    # training time stays the recorded run's, not counted twice.
+    timing = (folder / "timing.json").read_text() if (folder / "timing.json").is_file() else None
+    (folder / "metrics.jsonl").unlink(missing_ok=True)
+    seconds = train_system(out, dep, log)
+    record_trained(out, dep)  # the checksums must match trained.json's, or this raises
+    if timing is not None:
+        with atomic_output(folder / "timing.json") as f:
+            f.write(timing)
+    log(f"{dep.name} restored in {seconds / 60:.1f} min, bit-identical to its recorded run")
+
+
+def make_pseudo_corpus(out: Path, spec: ExperimentSpec, *, device: str, dtype: str, log=_stderr) -> None:
+    """The pseudo-corpus step (experiments/pseudo_step.py), once, before the first with_pseudo
+    system trains: its translator's bridge restored if need be, then X -> pivot -> Y."""
+    from .pseudo_step import build_experiment_pseudo, is_built
+
+    if is_built(out):
+        return
+    translator = spec.systems[spec.pseudo["translator"]]
+    restore_bridge(out, spec, translator, "the pseudo-corpus is translated by", log)
+    build_experiment_pseudo(out, spec, bridge_dir=run_dir(out, translator) / "bridge",
+                            translator_sha256=record_trained(out, translator)["sha256"], device=device, dtype=dtype,
+                            log=log)
 
 
 def retrieval_systems(out: Path, systems: list[SystemSpec], *, device: str, dtype: str) -> dict:
@@ -473,11 +503,13 @@ def _run_experiment(spec: ExperimentSpec, out: Path, *, only: list[str] | None =
     from ..evaluate.retrieval import RetrievalCache, reference_rows, system_rows
     from ..evaluate.writer import write_json
     from . import report as experiment_report
+    from .pseudo_step import check_pseudo_dir
 
     ev_cfg = spec.evaluation
     # Every check before the first model: folders, given bridges, the test set itself.
     for system in spec.trained:
         check_run_dir(out, system)
+    check_pseudo_dir(out, spec)
     for system in spec.systems.values():
         if not system.trained and system.bridge_of is None:
             resolve_bridge_path(system.bridge)
@@ -507,6 +539,8 @@ def _run_experiment(spec: ExperimentSpec, out: Path, *, only: list[str] | None =
             log(f"{where}: trained already ({run_dir(out, system)}), skipped")
             result.skipped.append(system.name)
         else:
+            if system.with_pseudo:
+                make_pseudo_corpus(out, spec, device=device, dtype=dtype, log=log)
             restore_start(out, spec, system, log)
             log(f"{where}: training ({system.describe})")
             seconds = train_system(out, system, log)
@@ -573,6 +607,7 @@ def _report_directions(spec: ExperimentSpec, shown: ExperimentSpec, out: Path, s
     from ..evaluate.provenance import run_info as eval_run_info
     from ..evaluate.writer import write_directions_results, write_json
     from . import directions_report
+    from .pseudo_step import pseudo_counts
 
     ev_cfg = spec.evaluation
     ev = evaluate_directions(systems, directions, testsets, languages=ev_cfg["langs"], hubs=ev_cfg["hubs"],
@@ -588,7 +623,8 @@ def _report_directions(spec: ExperimentSpec, shown: ExperimentSpec, out: Path, s
     built = directions_report.build(shown, ev, result.summaries, run=info,
                                     translation_seconds=record_translation_time(out, ev.translation),
                                     pending={n: spec.systems[n].describe for n in result.pending},
-                                    data=directions_report.training_data(shown))
+                                    data=directions_report.training_data(shown, lambda s: _as_trained(out, s)),
+                                    pseudo=pseudo_counts(out))
     with atomic_output(out / "report.md") as f:
         f.write(built.markdown)
     write_json(out / "report.json", built.data)

@@ -9,6 +9,8 @@
       zero-shot: {bridge: pocket-smollm2-zero-shot}         # not trained: a checkpoint or named bridge
       llink-b: {set: {bridge.stage: inject}, init_from: llink-a}   # a later stage: starts from llink-a's bridge
       lmt-pmp-o: {bridge_of: lmt-pmp, pmp: oracle}          # another system's bridge, translating with PMP
+      cl-stage2: {set: {...}, with_pseudo: true}           # trains on base data + the pseudo-corpus below
+    pseudo: {translator, corpus, langs, pivot, skip, limit, ...}   # optional: CrossLoRA's pseudo-corpus step
     evaluation: {testset, langs, groups, limit, max_new_tokens, batch_size, metrics, baseline}
     evaluation: {testset, langs, directions, hubs, ...}     # any-to-any: every direction its own test set
     retrieval: {testset, langs, limit, batch_size, systems}  # optional: R@1/MRR of systems with sentence vectors
@@ -19,7 +21,10 @@
 and a whole section by its name (`bridge: {...}` replaces the base's bridge options). `pmp`
 (oracle | self: LMT's PMP at inference, evaluate/pmp.py) goes on any system; `bridge_of` names
 an earlier system whose bridge this one evaluates (nothing trained: the same bridge translating
-another way). With `evaluation.directions` (all, hub-centric, into-hubs, out-of-hubs or a list,
+another way). `pseudo` is a data step between stages (CrossLoRA's stage 2 data, data/pseudo.py):
+once its `translator` (a trained system listed before) is trained, its bridge pivots held-out
+sentences X -> pivot -> Y into runs' shared pseudo/corpus.jsonl (experiments/pseudo_step.py);
+a `with_pseudo: true` system trains on that file added to its data.train. With `evaluation.directions` (all, hub-centric, into-hubs, out-of-hubs or a list,
 over `langs`, with `hubs`) the evaluation is any-to-any (evaluate/any_to_any.py).
 Everything is checked here, before any model is loaded: each trained system's run config
 goes through the trainer's own validation.
@@ -37,14 +42,20 @@ import yaml
 from ..errors import BabelBridgeError
 from ..runconfig import RunConfig, apply_override
 
-TOP_KEYS = {"name", "title", "base", "systems", "evaluation", "retrieval", "report", "quick"}
-SYSTEM_KEYS = {"describe", "set", "bridge", "init_from", "bridge_of", "pmp"}
+TOP_KEYS = {"name", "title", "base", "systems", "evaluation", "retrieval", "report", "quick", "pseudo"}
+SYSTEM_KEYS = {"describe", "set", "bridge", "init_from", "bridge_of", "pmp", "with_pseudo"}
 EVAL_KEYS = {"testset", "langs", "tgt_lang", "groups", "limit", "max_new_tokens", "batch_size", "beam",
              "metrics", "baseline", "truncate", "directions", "hubs", "aux_lang"}
 EVAL_DEFAULTS = {"tgt_lang": "eng_Latn", "groups": {}, "limit": None, "max_new_tokens": 256, "batch_size": 16,
                  "beam": 1, "metrics": ["chrf++", "bleu"], "baseline": None, "truncate": True, "directions": None,
                  "hubs": [], "aux_lang": None}
-QUICK_KEYS = {"set", "evaluation", "retrieval"}
+QUICK_KEYS = {"set", "evaluation", "retrieval", "pseudo"}
+PSEUDO_KEYS = {"translator", "corpus", "langs", "pivot", "skip", "limit", "batch_size", "num_beams", "max_new_tokens",
+               "max_length_ratio"}
+# data pseudo's own defaults (cli/data_cmd.py), but greedy: the experiment pivots with the
+# decoding its evaluation uses unless told otherwise.
+PSEUDO_DEFAULTS = {"pivot": "eng_Latn", "skip": 0, "limit": None, "batch_size": 16, "num_beams": 1,
+                   "max_new_tokens": 256, "max_length_ratio": 3.0}
 RETRIEVAL_KEYS = {"testset", "langs", "tgt_lang", "limit", "batch_size", "systems"}
 RETRIEVAL_DEFAULTS = {"tgt_lang": "eng_Latn", "limit": None, "batch_size": 32}
 
@@ -59,6 +70,8 @@ class SystemSpec:
     bridge_of: str | None = None  # another system whose bridge this one evaluates (e.g. with PMP)
     pmp: str | None = None  # LMT's PMP at inference: "oracle" | "self" (evaluate/pmp.py)
     source: SystemSpec | None = field(default=None, repr=False)  # bridge_of's system
+    with_pseudo: bool = False  # trains on the experiment's pseudo-corpus too (ExperimentSpec.pseudo)
+    pseudo_data: dict | None = None  # with_pseudo: the corpus's data.train entry (pseudo_corpus_entry)
 
     @property
     def trained(self) -> bool:
@@ -94,6 +107,7 @@ class ExperimentSpec:
     quick: bool = False
     path: Path | None = None
     retrieval: dict | None = None
+    pseudo: dict | None = None  # the pseudo-corpus step: PSEUDO_KEYS, defaults filled in
 
     @property
     def trained(self) -> list[SystemSpec]:
@@ -133,12 +147,16 @@ class ExperimentSpec:
                        report=report, retrieval=retrieval)
 
     def dependencies(self, name: str) -> list[str]:
-        """The systems `name` starts from, earliest stage first (init_from, followed back)."""
+        """The systems `name` needs first, earliest first: the stages it starts from (init_from,
+        followed back) and, with_pseudo, the pseudo-corpus translator with its own stages."""
         chain, system = [], self.systems[name]
         while system.init_from:
             chain.insert(0, system.init_from)
             system = self.systems[system.init_from]
-        return chain
+        if self.systems[name].with_pseudo:
+            translator = self.pseudo["translator"]
+            chain = [*self.dependencies(translator), translator] + [n for n in chain if n != translator]
+        return list(dict.fromkeys(chain))
 
     def check_system_names(self, names: list[str], where: str = "--systems") -> list[str]:
         import difflib
@@ -237,6 +255,12 @@ def load_experiment(path: str | Path, *, quick: bool = False) -> ExperimentSpec:
         if pmp is not None and pmp not in ("oracle", "self"):
             _fail(path, f"systems.{name}.pmp must be oracle (the test set's auxiliary sentences) or self (the bridge "
                         f"writes them), got {pmp!r}")
+        with_pseudo = entry.get("with_pseudo", False)
+        if not isinstance(with_pseudo, bool):
+            _fail(path, f"systems.{name}.with_pseudo must be true or false, got {with_pseudo!r}")
+        if with_pseudo and ("set" not in entry or not values.get("pseudo")):
+            _fail(path, f"systems.{name}.with_pseudo: the system trains on the experiment's pseudo-corpus, so it "
+                        f"needs set: (it is trained here) and the file a pseudo: section")
         if "bridge_of" in entry:
             other = sorted(set(entry) - {"bridge_of", "pmp", "describe"})
             if other:
@@ -271,7 +295,19 @@ def load_experiment(path: str | Path, *, quick: bool = False) -> ExperimentSpec:
         _absolute_data_paths(run, path.parent)
         validate_run(run, f"{path}: systems.{name}")
         systems[name] = SystemSpec(name, describe, run=run, init_from=None if init_from is None else str(init_from),
-                                   pmp=pmp)
+                                   pmp=pmp, with_pseudo=with_pseudo)
+
+    pseudo = None
+    if values.get("pseudo"):
+        pseudo = {**PSEUDO_DEFAULTS, **_check_keys(path, "pseudo", values["pseudo"], PSEUDO_KEYS)}
+        if quick:
+            pseudo.update(_check_keys(path, "quick.pseudo", quick_values.get("pseudo") or {}, PSEUDO_KEYS))
+        _check_pseudo(path, pseudo, systems)
+        for system in systems.values():
+            if system.with_pseudo:
+                system.pseudo_data = pseudo_corpus_entry(pseudo["pivot"])
+    elif quick_values.get("pseudo"):
+        _fail(path, "quick.pseudo changes the pseudo: section, which the file does not have")
 
     evaluation = {**EVAL_DEFAULTS, **_check_keys(path, "evaluation", values["evaluation"], EVAL_KEYS)}
     if quick:
@@ -287,7 +323,71 @@ def load_experiment(path: str | Path, *, quick: bool = False) -> ExperimentSpec:
 
     check_report_section(values.get("report") or {}, systems, str(path))
     return ExperimentSpec(str(values["name"]), str(values.get("title") or values["name"]), systems, evaluation,
-                          dict(values.get("report") or {}), quick, path, retrieval)
+                          dict(values.get("report") or {}), quick, path, retrieval, pseudo)
+
+
+PSEUDO_CORPUS = "pseudo/corpus.jsonl"  # in the output folder (experiments/pseudo_step.py)
+
+
+def pseudo_corpus_entry(pivot: str) -> dict:
+    """A with_pseudo system's extra data.train entry, read from its runs/<system>/config.yaml's
+    folder (so the results folder can move). The lines carry their languages and the pivot
+    sentence (read as triples; a bridge without PMP ignores it)."""
+    return {"format": "jsonl", "path": f"../../{PSEUDO_CORPUS}", "src_lang": None, "tgt_lang": None,
+            "pivot_lang": pivot}
+
+
+def _check_pseudo(path, pseudo: dict, systems: dict[str, SystemSpec]) -> None:
+    """The pseudo-corpus step: its translator, corpus, languages and options (the corpus itself
+    is read when the step runs)."""
+    name = pseudo.get("translator")
+    order = list(systems)
+    translator = systems.get(str(name)) if name is not None else None
+    if translator is None or not translator.trained or not translator.translates:
+        _fail(path, f"pseudo.translator must name a system trained in this experiment that translates (its bridge "
+                    f"pivots the sentences), got {name!r}; trained systems: "
+                    f"{', '.join(n for n, s in systems.items() if s.trained)}")
+    if translator.with_pseudo:
+        _fail(path, f"pseudo.translator {name!r} trains on the pseudo-corpus it would make")
+    later = [n for n, s in systems.items() if s.with_pseudo and order.index(n) < order.index(translator.name)]
+    if later:
+        _fail(path, f"systems {', '.join(later)} train on the pseudo-corpus, so they must be listed after its "
+                    f"translator {translator.name}")
+    corpus = pseudo.get("corpus")
+    if not isinstance(corpus, dict) or corpus.get("format") not in ("bible", "flores"):
+        _fail(path, f"pseudo.corpus must be a multi-way corpus {{format: bible | flores, path, split}} (the same "
+                    f"sentences in every language), got {corpus!r}")
+    from ..data.errors import DataError
+    from ..data.pseudo import check_languages
+
+    langs = pseudo.get("langs")
+    if not isinstance(langs, list):
+        _fail(path, f"pseudo.langs must be a list of language codes (the pivot and at least two more), got {langs!r}")
+    try:
+        pseudo["pivot"], others = check_languages([str(c) for c in langs], str(pseudo["pivot"]),
+                                                  langs_name="pseudo.langs", pivot_name="pseudo.pivot")
+    except DataError as err:
+        _fail(path, str(err))
+    pseudo["langs"] = [pseudo["pivot"], *others]
+    if corpus.get("path") and not Path(corpus["path"]).is_absolute():  # as data paths: against the file's folder
+        pseudo["corpus"] = {**corpus, "path": str((Path(path).parent / corpus["path"]).resolve())}
+    experts = (translator.run.get("bridge") or {}).get("languages") if translator.run["method"] == "crosslora" else None
+    if experts is not None:
+        experts = [check_language(f"{path}: systems.{name}.bridge.languages", str(c)) for c in experts]
+        missing = [c for c in pseudo["langs"] if c not in experts]
+        if missing:
+            _fail(path, f"pseudo.langs: the translator {name} (crosslora) has no expert for {', '.join(missing)}; "
+                        f"its languages are {', '.join(experts)}")
+    for key, least in (("skip", 0), ("limit", 1), ("batch_size", 1), ("num_beams", 1), ("max_new_tokens", 1)):
+        value = pseudo[key]
+        if (value is not None or key != "limit") and (isinstance(value, bool) or not isinstance(value, int)
+                                                      or value < least):
+            _fail(path, f"pseudo.{key} must be an integer >= {least}{' or absent' if key == 'limit' else ''}, "
+                        f"got {value!r}")
+    ratio = pseudo["max_length_ratio"]
+    if isinstance(ratio, bool) or not isinstance(ratio, (int, float)) or not ratio > 1:
+        _fail(path, f"pseudo.max_length_ratio must be a number > 1 (pairs within a factor R of their direction's "
+                    f"median length ratio are kept), got {ratio!r}")
 
 
 def _check_retrieval(path, retrieval: dict, systems: dict[str, SystemSpec]) -> None:

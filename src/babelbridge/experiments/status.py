@@ -126,4 +126,22 @@ def format_status(spec: ExperimentSpec, out: str | Path, statuses: list[SystemSt
             what += f", source gap {s.source_gap:.3f}"
         done = "aligns vectors, does not translate" if s.translated is None else f"translated {s.translated}/{n_langs}"
         lines.append(f"  {s.name:24s} {what}; {done}")
+    if spec.pseudo is not None:
+        lines += ["", f"  pseudo-corpus            {pseudo_state(spec, Path(out))}"]
     return "\n".join(lines)
+
+
+def pseudo_state(spec: ExperimentSpec, out: Path) -> str:
+    """Where the pseudo-corpus step stands: made (pairs kept), under way (its partial dir), or not begun."""
+    from ..bulk import partial_dir
+    from .pseudo_step import corpus_path, is_built, pseudo_counts
+
+    translator = spec.pseudo["translator"]
+    if is_built(out):
+        total = (pseudo_counts(out) or {}).get("total") or {}
+        return (f"made by {translator}'s bridge: {total.get('kept', '?')} pairs kept of {total.get('candidates', '?')} "
+                f"({corpus_path(out).relative_to(out)})")
+    partial = partial_dir(corpus_path(out))
+    if partial.is_dir():
+        return f"under way ({partial.relative_to(out)}: it resumes from the batches done)"
+    return f"not made yet (after {translator} is trained, before the first system that trains on it)"
