@@ -492,7 +492,7 @@ def test_experiment_cli_argument_mistakes(tmp_path, capsys):
     assert main(["experiment", "one-pir", "--dry-run"]) == 2
     assert "unknown experiment 'one-pir'; did you mean one-pair?" in capsys.readouterr().err
     assert main(["experiment", "--dry-run"]) == 2
-    assert "give a shipped experiment NAME (one-pair, llink, lmt) or --config PATH, not neither" in capsys.readouterr().err
+    assert "give a shipped experiment NAME (one-pair, llink, lmt, crosslora) or --config PATH, not neither" in capsys.readouterr().err
     assert main(["experiment", "one-pair"]) == 2
     assert "--out DIR is required" in capsys.readouterr().err
     assert main(["experiment", "--config", str(tmp_path / "missing.yaml"), "--dry-run"]) == 2
