@@ -141,8 +141,8 @@ def test_stage_two_trains_on_the_pseudo_corpus_its_stage_one_translated(tmp_path
     # Other pseudo settings on the same folder are refused before anything loads.
     other = tiny_crosslora(tmp_path, db, limit=2)
     assert main(["experiment", "--config", str(other), "--out", str(out), "-q"]) == 2
-    assert (f"pseudo/step.json was written for other pseudo-corpus settings (they differ in: limit); a full run "
-            f"and a --quick run need different --out folders") in capsys.readouterr().err
+    assert ("pseudo/step.json was written for other pseudo-corpus settings (they differ in: limit); a full run "
+            "and a --quick run need different --out folders") in capsys.readouterr().err
 
 
 def test_a_stage_two_system_alone_brings_its_translator_and_the_pivot(tmp_path, db, fake_langid, capsys):
