@@ -195,19 +195,10 @@ def prompts(bridge, batch: int, pairs: list[tuple[str, str]]) -> list[list[int]]
     return [bridge.prompt_ids(SENTENCES[i % len(SENTENCES)], *pairs[i % len(pairs)]) for i in range(batch)]
 
 
-def pad_to(rows: list[list[int]], width: int, pad_id: int):
-    import torch
-
-    ids = torch.full((len(rows), width), pad_id, dtype=torch.long)
-    mask = torch.zeros((len(rows), width), dtype=torch.long)
-    for i, r in enumerate(rows):
-        ids[i, width - len(r):] = torch.tensor(r, dtype=torch.long)
-        mask[i, width - len(r):] = 1
-    return ids, mask
-
-
 def batch_inputs(bridges, args, batch: int) -> dict:
     """Each system's prompts at one batch size, all left-padded to the same width."""
+    from babelbridge.padding import left_pad
+
     crosslora = bridges["crosslora"]
     one = [(args.languages[1], args.languages[0])]
     mixed = directions(args.languages)
@@ -215,9 +206,9 @@ def batch_inputs(bridges, args, batch: int) -> dict:
     width = max(len(r) for rs in rows.values() if rs for r in rs)
     pad = crosslora.decoder.pad_token_id
     return {"width": width,
-            "one": {"pairs": [one[0]] * batch, "tensors": pad_to(rows["one"], width, pad)},
+            "one": {"pairs": [one[0]] * batch, "tensors": left_pad(rows["one"], pad, width)},
             "mixed": {"pairs": [mixed[i % len(mixed)] for i in range(batch)],
-                      "tensors": pad_to(rows["mixed"], width, pad)} if batch > 1 else None}
+                      "tensors": left_pad(rows["mixed"], pad, width)} if batch > 1 else None}
 
 
 def systems(bridges, inputs, args) -> dict:

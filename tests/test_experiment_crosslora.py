@@ -116,8 +116,7 @@ def test_stage_two_trains_on_the_pseudo_corpus_its_stage_one_translated(tmp_path
                                          "tgt_lang": None, "pivot_lang": EN}]
         assert json.loads((out / "runs" / system / "run_config.json").read_text())["train_pairs"] == 4 * SKIP + len(
             expected)
-    assert "data" not in yaml.safe_load((out / "runs" / "stage1" / "config.yaml").read_text()) or \
-        not yaml.safe_load((out / "runs" / "stage1" / "config.yaml").read_text())["data"].get("train")
+    assert "train" not in yaml.safe_load((out / "runs" / "stage1" / "config.yaml").read_text())["data"]
 
     report = json.loads((out / "report.json").read_text())
     assert report["pseudo_corpus"]["total"]["kept"] == len(expected)

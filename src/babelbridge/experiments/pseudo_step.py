@@ -33,7 +33,7 @@ def corpus_path(out: Path) -> Path:
 
 
 def step_record(spec: ExperimentSpec, translator_sha256: dict) -> dict:
-    return {"settings": {k: v for k, v in spec.pseudo.items()}, "translator": spec.pseudo["translator"],
+    return {"settings": dict(spec.pseudo), "translator": spec.pseudo["translator"],
             "translator_sha256": translator_sha256}
 
 
