@@ -588,12 +588,15 @@ def free_port() -> int:
 
 def test_uvicorn_shutdown_finishes_requests_in_flight(bridge):
     engine = BridgeEngine(bridge)
-    original, started = engine.run, threading.Event()
+    texts = SENTENCES[:4]
+    original, all_in, received = engine.run, threading.Event(), []
 
-    def slow_run(texts, key):
-        started.set()
+    def slow_run(batch, key):
+        received.extend(batch)
+        if len(received) == len(texts):
+            all_in.set()  # every request was accepted: shutting down now must not refuse any of them
         time.sleep(0.5)  # still generating when the shutdown begins
-        return original(texts, key)
+        return original(batch, key)
 
     engine.run = slow_run
     port = free_port()
@@ -608,11 +611,10 @@ def test_uvicorn_shutdown_finishes_requests_in_flight(bridge):
         time.sleep(0.02)
     assert server.started
 
-    texts = SENTENCES[:4]
     with ThreadPoolExecutor(len(texts)) as pool:
         futures = [pool.submit(httpx.post, f"{url}/v1/translate", json={"text": t, "source_lang": "de"}, timeout=30)
                    for t in texts]
-        assert started.wait(10)
+        assert all_in.wait(10)
         server.should_exit = True  # what SIGTERM / Ctrl-C does
         responses = [f.result() for f in futures]
     thread.join(15)
