@@ -49,7 +49,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from decode_speed import SENTENCES, environment, measure_calls, save_report  # noqa: E402
+from decode_speed import SENTENCES, environment, measure_calls, provenance_lines, save_report  # noqa: E402
 
 SIZES = {"pocket": "pocket:smollm2-135m", "tiny": "tiny-random:qwen3"}
 LANGUAGES = "eng_Latn,deu_Latn,fra_Latn,spa_Latn"
@@ -308,7 +308,7 @@ def figures(name, batch, n, inputs, rows, measured, route) -> dict:
 
 # ---- reporting --------------------------------------------------------------------------------------
 def markdown(report: dict) -> str:
-    s, env, m, b = report["settings"], report["environment"], report["environment"]["machine"], report["build"]
+    s, env, b = report["settings"], report["environment"], report["build"]
     lora, matched = b["lora"], b["matched_lora"]
     cl = b["crosslora"]
     rank_note = ("matched: the rank whose LoRA count comes nearest CrossLoRA's trainable count, "
@@ -352,10 +352,7 @@ def markdown(report: dict) -> str:
               "first new token to the last; ms/step = that / (N - 1), one step producing batch tokens; decode "
               "tokens/s = batch * (N - 1) / median decode. vs LLM alone: the ratio of tokens/s at the same batch size "
               "in this run (below 1: slower).",
-              f"- date: {env['date']}", f"- command: `{env['command']}`",
-              f"- machine: {m['cpu']} ({m['cpu_count']} CPUs, torch threads {m['torch_threads']}), GPU: {m['gpu']}, "
-              f"{m['platform']}; load average at the end {m['load_average_1m']}",
-              "- versions: " + ", ".join(f"{k} {v}" for k, v in env["versions"].items())]
+              *provenance_lines(env)]
     return "\n".join(lines) + "\n"
 
 

@@ -388,6 +388,18 @@ def environment(device, argv: list[str], script: str = "benchmarks/decode_speed.
     }
 
 
+def provenance_lines(env: dict) -> list[str]:
+    """The footer of every benchmark's markdown: when, the command, the machine, the versions."""
+    m = env["machine"]
+    threads = f", torch threads {m['torch_threads']}" if "torch_threads" in m else ""
+    gpu = f", GPU: {m['gpu']}" if m.get("gpu") else ""
+    cuda = f", CUDA {m['cuda']}" if m.get("cuda") else ""
+    load = f"; load average at the end {m['load_average_1m']}" if "load_average_1m" in m else ""
+    return [f"- date: {env['date']}", f"- command: `{env['command']}`",
+            f"- machine: {m['cpu']} ({m['cpu_count']} CPUs{threads}){gpu}{cuda}, {m['platform']}{load}",
+            "- versions: " + ", ".join(f"{k} {v}" for k, v in env["versions"].items())]
+
+
 def ratios(decode: list[dict]) -> dict:
     by = {(r["model"], r["batch"]): r for r in decode}
     out = {}
@@ -446,11 +458,7 @@ def markdown(report: dict) -> str:
                   f"({t['decoder_tokens_per_s']} decoder tokens/s), peak memory {t['memory']['peak_mib']} MiB "
                   f"(+{t['memory']['delta_mib']} MiB)."]
     lines += ["", *[f"- {g}" for g in goals(report)], "",
-              f"- date: {env['date']}", f"- command: `{env['command']}`",
-              f"- machine: {env['machine']['cpu']} ({env['machine']['cpu_count']} CPUs, torch threads "
-              f"{env['machine']['torch_threads']}), GPU: {env['machine']['gpu']}, {env['machine']['platform']}; "
-              f"load average at the end {env['machine']['load_average_1m']}",
-              "- versions: " + ", ".join(f"{k} {v}" for k, v in env["versions"].items()),
+              *provenance_lines(env),
               "- memory: GPU = torch.cuda.max_memory_allocated (delta: over the allocation before the call); "
               "CPU = peak resident set size sampled every 2 ms (delta: over the RSS before the call)."]
     return "\n".join(lines) + "\n"

@@ -52,7 +52,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from decode_speed import (  # noqa: E402  (the same measuring code as the HCA decode benchmark)
-    SENTENCES, decode_figures, ensure_language_token, environment, measure_calls, save_report, train_step,
+    SENTENCES, decode_figures, ensure_language_token, environment, measure_calls, provenance_lines, save_report, train_step,
     training_pairs,
 )
 
@@ -418,7 +418,7 @@ def cell(row: dict, key: str, fmt=str) -> str:
 
 
 def markdown(report: dict) -> str:
-    s, env, m = report["settings"], report["environment"], report["environment"]["machine"]
+    s, env = report["settings"], report["environment"]
     rehearsal = not s["device"].startswith("cuda")
     title = (f"# Speed of every method: CPU rehearsal at {s['sizes']} sizes (not GPU figures)" if rehearsal
              else f"# Speed of every method on a GPU ({s['sizes']} sizes)")
@@ -464,11 +464,7 @@ def markdown(report: dict) -> str:
               "- memory: GPU = torch.cuda.max_memory_allocated during a call (decoding: the last warm-up call; "
               "training: the timed steps), every model of the method loaded; (before) = allocated before it: the "
               "weights, and in training AdamW's moments. CPU = peak RSS sampled every 2 ms, (before) the RSS before.",
-              f"- date: {env['date']}", f"- command: `{env['command']}`",
-              f"- machine: {m['cpu']} ({m['cpu_count']} CPUs, torch threads {m['torch_threads']}), GPU: {m['gpu']}"
-              f"{', CUDA ' + str(m['cuda']) if m.get('cuda') else ''}, {m['platform']}; load average at the end "
-              f"{m['load_average_1m']}",
-              "- versions: " + ", ".join(f"{k} {v}" for k, v in env["versions"].items())]
+              *provenance_lines(env)]
     return "\n".join(lines) + "\n"
 
 

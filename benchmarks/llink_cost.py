@@ -37,7 +37,7 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from decode_speed import environment  # noqa: E402  (machine, versions, command)
+from decode_speed import environment, provenance_lines  # noqa: E402  (machine, versions, command)
 
 TARGET = "eng_Latn"
 WARMUP = 3
@@ -159,17 +159,13 @@ def markdown(report: dict) -> str:
             f"{r['source_llm_tokens_mean']} | {r['reference_llm_tokens_mean']} | {r['inflation']} | "
             f"{r['llink_encoder_tokens_mean']} | {r['llink_encoder_ms']} | {r['llink_llm_ms']} | "
             f"{r['llink_total_ms']} | {r['prompted_ms']} | {r['prefill_time_ratio']} |")
-    m = env["machine"]
     lines += [
         "", "- ratios are source-in-prompt / LLINK. The baselines' prompt carries SmolLM2's default system turn, "
         f"{report['rows'][0]['default_system_turn_extra_tokens']} tokens more than LLINK's empty one (as "
         "experiments/llink.yaml runs them); \"same system turn\" takes them out.",
         "- the baseline is the plain LLM (LoRA adds no token, and its matmuls are small); LLINK's forward carries "
         "its LoRA. The baselines' prompt tokenisation is not timed, LLINK's encoder tokenisation is.",
-        f"- date: {env['date']}", f"- command: `{env['command']}`",
-        f"- machine: {m['cpu']} ({m['cpu_count']} CPUs, torch threads {m['torch_threads']}), {m['platform']}; "
-        f"load average at the end {m['load_average_1m']}",
-        "- versions: " + ", ".join(f"{k} {v}" for k, v in env["versions"].items())]
+        *provenance_lines(env)]
     return "\n".join(lines) + "\n"
 
 

@@ -21,7 +21,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from decode_speed import environment  # noqa: E402  (machine, versions, command)
+from decode_speed import environment, provenance_lines  # noqa: E402  (machine, versions, command)
 
 
 def labels_loss(bridge, batch):
@@ -96,11 +96,7 @@ def main(argv: list[str]) -> None:
         lines.append(f"| {r['bridge']} | {r['positions']} | {r['head_skipped_positions']} | "
                      f"{statistics.median(r['answer_loss_s']):.2f} | {statistics.median(r['labels_loss_s']):.2f} | "
                      f"{r['ratio_median']} |")
-    m = env["machine"]
-    lines += ["", f"- date: {env['date']}", f"- command: `{env['command']}`",
-              f"- machine: {m['cpu']} ({m['cpu_count']} CPUs, torch threads {m['torch_threads']}), "
-              f"{m['platform']}; load average at the end {m['load_average_1m']}",
-              f"- versions: " + ", ".join(f"{k} {v}" for k, v in env["versions"].items())]
+    lines += ["", *provenance_lines(env)]
     stem.with_suffix(".md").write_text("\n".join(lines) + "\n")
     print(f"saved {stem}.json and {stem}.md")
 

@@ -25,7 +25,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from decode_speed import environment  # noqa: E402  (machine, versions, command)
+from decode_speed import environment, provenance_lines  # noqa: E402  (machine, versions, command)
 
 BRIDGES = ("hca", "lora")
 
@@ -127,11 +127,7 @@ def main(argv: list[str]) -> None:
                      f"{r['training_peak_above_loaded_gib']:.2f} | {statistics.median(r['step_s']):.1f} |")
     lines += [""] + [f"- {m}: training peak above loaded, on / off = {v['training_peak_above_loaded_on_over_off']}; "
                      f"step time on / off = {v['step_time_on_over_off']}" for m, v in ratios.items()]
-    m = env["machine"]
-    lines += ["", f"- date: {env['date']}", f"- command: `{env['command']}`",
-              f"- machine: {m['cpu']} ({m['cpu_count']} CPUs, torch threads {m['torch_threads']}), "
-              f"{m['platform']}; load average at the end {m['load_average_1m']}",
-              "- versions: " + ", ".join(f"{k} {v}" for k, v in env["versions"].items())]
+    lines += ["", *provenance_lines(env)]
     stem.with_suffix(".md").write_text("\n".join(lines) + "\n")
     print(f"saved {stem}.json and {stem}.md")
 

@@ -48,7 +48,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from decode_speed import PeakMemory, save_report  # noqa: E402 (the decode benchmark's memory probe and writer)
+from decode_speed import PeakMemory, provenance_lines, save_report  # noqa: E402 (the decode benchmark's memory probe and writer)
 
 PRESETS = {
     # The pocket sizes: NLLB-200-distilled-600M and SmolLM2-135M, random weights.
@@ -311,7 +311,7 @@ def environment(device, argv: list[str]) -> dict:
 
 
 def markdown(report: dict) -> str:
-    s, env, m = report["settings"], report["environment"], report["environment"]["machine"]
+    s, env = report["settings"], report["environment"]
     y, langs = s["targets"][0], ", ".join(s["targets"])
     lines = [
         f"# XBridge cost: against the prompted LLM and the NMT model alone ({report['preset']})", "",
@@ -354,10 +354,7 @@ def markdown(report: dict) -> str:
         "LLM's prompt and in the NMT encoder alike (real subword tokenizers make both several times shorter). "
         "LLM input tokens: the mean prompt length (XBridge: prompt + mapped source + boundary); NMT source "
         "tokens: the mean encoder input.",
-        f"- date: {env['date']}", f"- command: `{env['command']}`",
-        f"- machine: {m['cpu']} ({m['cpu_count']} CPUs, torch threads {m['torch_threads']}), GPU: "
-        f"{m.get('gpu')}, {m['platform']}; load average at the end {m['load_average_1m']}",
-        "- versions: " + ", ".join(f"{k} {v}" for k, v in env["versions"].items()),
+        *provenance_lines(env),
         "- memory: GPU = torch.cuda.max_memory_allocated (delta: over the allocation before the call); "
         "CPU = peak resident set size sampled every 2 ms (delta: over the RSS before the call).",
     ]

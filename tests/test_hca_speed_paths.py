@@ -158,3 +158,18 @@ def test_decode_speed_benchmark_rejects_bad_flags(capsys):
     with pytest.raises(SystemExit):
         bench.main(["--preset", "cpu-pocket", "--batch-sizes", "1,zero"])
     assert "--batch-sizes" in capsys.readouterr().err
+
+
+def test_benchmark_footer_names_the_machine_and_leaves_out_what_was_not_measured():
+    bench = _benchmark()
+    env = {"date": "2026-12-03T00:00:00+00:00", "command": "python benchmarks/x.py --a 1",
+           "machine": {"cpu": "Xeon", "cpu_count": 2, "platform": "Linux-6", "torch_threads": 2, "gpu": None,
+                       "load_average_1m": 1.5},
+           "versions": {"python": "3.11.7", "torch": "2.13.0"}}
+    assert bench.provenance_lines(env) == [
+        "- date: 2026-12-03T00:00:00+00:00", "- command: `python benchmarks/x.py --a 1`",
+        "- machine: Xeon (2 CPUs, torch threads 2), Linux-6; load average at the end 1.5",
+        "- versions: python 3.11.7, torch 2.13.0"]
+    gpu = {**env, "machine": {"cpu": "EPYC", "cpu_count": 16, "platform": "Linux-6", "gpu": "H200 (139 GiB)",
+                              "cuda": "12.8"}}
+    assert bench.provenance_lines(gpu)[2] == "- machine: EPYC (16 CPUs), GPU: H200 (139 GiB), CUDA 12.8, Linux-6"
