@@ -6,6 +6,7 @@ The module is tested with a fake translator and a fake identifier (no model, no 
 command once end to end on a tiny random CrossLoRA bridge."""
 
 import json
+from types import SimpleNamespace
 
 import pytest
 
@@ -100,6 +101,22 @@ def test_pivoting_goes_x_to_english_once_then_english_to_each_y(tmp_path):
     ]
 
 
+def test_a_source_or_pivot_over_the_bridge_limit_is_not_translated_and_counted_over_long(tmp_path):
+    calls = []
+    de, fr = SOURCES[DE], SOURCES[FR]
+    too_long = {de[3], pivoted(fr[1], EN)}  # a German source; a French sentence's English pivot
+    out = tmp_path / "p.jsonl"
+    report = build_pseudo(plan(), fake_translate(calls), IDENTIFIER, out, fits=lambda text: text not in too_long)
+    sent = [t for _, _, texts in calls for t in texts]
+    assert de[3] not in sent and pivoted(de[3], EN) not in sent  # never translated, in either step
+    assert pivoted(fr[1], EN) not in sent and fr[1] in sent  # pivoted, not sent on
+    counts = {(d["src_lang"], d["tgt_lang"]): (d["dropped"]["over_long"], d["kept"]) for d in report.to_json()["directions"]}
+    assert counts == {(DE, FR): (1, 0), (DE, IS): (1, 2), (FR, DE): (1, 1), (FR, IS): (1, 2), (IS, DE): (0, 2),
+                      (IS, FR): (0, 1)}
+    assert report.to_json()["total"]["dropped"]["over_long"] == 4
+    assert {r["src"] for r in rows(out)}.isdisjoint({de[3], fr[1]})
+
+
 def test_each_filter_drops_exactly_its_pairs_and_counts_them(tmp_path):
     out = tmp_path / "p.jsonl"
     report = build_pseudo(plan(), fake_translate([]), IDENTIFIER, out)
@@ -119,7 +136,7 @@ def test_each_filter_drops_exactly_its_pairs_and_counts_them(tmp_path):
               for d in saved["directions"]}
 
     def dropped(empty_pivot=0, empty_output=0, language_id=0, length_ratio=0):
-        return {"empty_pivot": empty_pivot, "empty_output": empty_output, "language_id": language_id,
+        return {"over_long": 0, "empty_pivot": empty_pivot, "empty_output": empty_output, "language_id": language_id,
                 "length_ratio": length_ratio}
 
     assert counts == {
@@ -143,10 +160,11 @@ def test_each_filter_drops_exactly_its_pairs_and_counts_them(tmp_path):
     assert not partial_dir(out).exists()
     # The printed summary: the table, what off-target outputs were called, what was not checked.
     lines = report.summary().splitlines()
-    assert lines[0].split() == ["direction", "candidates", "empty", "language", "id", "length", "ratio", "kept"]
-    assert lines[1].split() == [DE, "->", FR, "4", "2", "1", "0", "1"]
-    assert lines[2].split() == [DE, "->", IS, "4", "1", "n/a", "0", "3"]
-    assert lines[7].split() == ["total", "18", "3", "2", "1", "12"]
+    assert lines[0].split() == ["direction", "candidates", "over-long", "empty", "language", "id", "length", "ratio",
+                                "kept"]
+    assert lines[1].split() == [DE, "->", FR, "4", "0", "2", "1", "0", "1"]
+    assert lines[2].split() == [DE, "->", IS, "4", "0", "1", "n/a", "0", "3"]
+    assert lines[7].split() == ["total", "18", "0", "3", "2", "1", "12"]
     assert lines[8:11] == [f"{DE} -> {FR}: off-target outputs identified as deu 1",
                            f"{IS} -> {FR}: off-target outputs identified as none 1",
                            f"not filtered by language id (fake-id 1.0 cannot recognise them): {IS}"]
@@ -387,15 +405,15 @@ def test_command_end_to_end_killed_and_resumed(crosslora_bridge, db, tmp_path, c
     real = data_cmd._load_translator
 
     def counted(path, args):
-        translate = real(path, args)
+        translator = real(path, args)
 
         def call(texts, src_lang, tgt_lang):
             if len(state["calls"]) + 1 == state["fail_at"]:
                 raise Killed("killed")
             state["calls"].append((src_lang, tgt_lang, list(texts)))
-            return translate(texts, src_lang, tgt_lang)
+            return translator.translate(texts, src_lang, tgt_lang)
 
-        return call
+        return SimpleNamespace(translate=call, fits=translator.fits)
 
     monkeypatch.setattr(data_cmd, "_load_translator", counted)
     extra = ["--skip", 1, "--limit", 3, "--batch-size", 2, "--num-beams", 1, "--max-new-tokens", 4, "--quiet"]
@@ -410,7 +428,7 @@ def test_command_end_to_end_killed_and_resumed(crosslora_bridge, db, tmp_path, c
     lines = out.splitlines()
     assert lines[0] == (f"corpus bible:{db} (train), after skipping 1 per language: deu_Latn 3, tur_Latn 3 "
                         f"source sentences")
-    assert lines[1].split()[:4] == ["direction", "candidates", "empty", "language"]
+    assert lines[1].split()[:4] == ["direction", "candidates", "over-long", "empty"]
     assert lines[2].split()[:4] == [DE, "->", TR, "3"] and lines[3].split()[:4] == [TR, "->", DE, "3"]
     assert "batches translated in " in lines[-1]
     report = json.loads(report_path(reference).read_text(encoding="utf-8"))

@@ -254,22 +254,17 @@ def parse_corpus_arg(text: str) -> tuple[str, str | None]:
 
 
 def _load_translator(path, args):
-    """translate(texts, src_lang, tgt_lang) with the bridge at `path`, loaded on first use (a run
-    whose batches are all done already loads no model)."""
-    bridge = None
+    """The bridge at `path` (a LazyBridge: translate and fits), loaded on first use."""
+    from ..data.pseudo import LazyBridge
 
-    def translate(texts: list[str], src_lang: str, tgt_lang: str) -> list[str]:
-        nonlocal bridge
-        if bridge is None:
-            from .. import bridges
-            from .checks import check_device
+    def load():
+        from .. import bridges
+        from .checks import check_device
 
-            check_device(args.device)
-            bridge = bridges.load_bridge(path, device=args.device, dtype=args.dtype)
-        return bridge.translate(texts, src_lang, tgt_lang, batch_size=args.batch_size,
-                                num_beams=args.num_beams, max_new_tokens=args.max_new_tokens)
+        check_device(args.device)
+        return bridges.load_bridge(path, device=args.device, dtype=args.dtype)
 
-    return translate
+    return LazyBridge(load, batch_size=args.batch_size, num_beams=args.num_beams, max_new_tokens=args.max_new_tokens)
 
 
 def _shard(args):
@@ -283,8 +278,8 @@ def _shard(args):
 
 def _bridge_translator(path, args):
     """translate(texts, tgt_lang) from English with the bridge at `path` (data trilingual)."""
-    translate = _load_translator(path, args)
-    return lambda texts, tgt_lang: translate(texts, "eng_Latn", tgt_lang)
+    translator = _load_translator(path, args)
+    return lambda texts, tgt_lang: translator.translate(texts, "eng_Latn", tgt_lang)
 
 
 def trilingual(args) -> None:
@@ -392,8 +387,9 @@ def pseudo(args) -> None:
                  "bridge": checkpoint_identity(bridge_path), "dtype": args.dtype,
                  "generation": {"num_beams": args.num_beams, "max_new_tokens": args.max_new_tokens}}
     log = None if args.quiet or shard.rank else (lambda line: print(line, file=sys.stderr, flush=True))
-    report = build_pseudo(plan, _load_translator(bridge_path, args), identifier, out, arguments=arguments, log=log,
-                          shard=shard)
+    translator = _load_translator(bridge_path, args)
+    report = build_pseudo(plan, translator.translate, identifier, out, fits=translator.fits, arguments=arguments,
+                          log=log, shard=shard)
     if shard.rank == 0:
         print(report.summary())
 

@@ -55,6 +55,27 @@ COMMAND = "data pseudo"
 # The pseudo-corpus is training data: sources from a test split would put test sentences into stage 2.
 TEST_SPLITS = {"bible": "test", "flores": "devtest"}
 Translate = Callable[[list[str], str, str], list[str]]
+Fits = Callable[[str], bool]  # whether the bridge takes a text as a source (max_source_tokens)
+
+
+class LazyBridge:
+    """translate(texts, src_lang, tgt_lang) and fits(text) with the bridge `load()` returns,
+    loaded on first use (a resumed run whose batches are all done loads it only to count tokens)."""
+
+    def __init__(self, load: Callable[[], Any], **generation):
+        self._load, self._bridge, self.generation = load, None, generation
+
+    def bridge(self):
+        if self._bridge is None:
+            self._bridge = self._load()
+        return self._bridge
+
+    def translate(self, texts: list[str], src_lang: str, tgt_lang: str) -> list[str]:
+        return self.bridge().translate(texts, src_lang, tgt_lang, **self.generation)
+
+    def fits(self, text: str) -> bool:
+        bridge = self.bridge()
+        return bridge.source_token_count(text) <= bridge.config.max_source_tokens
 
 
 def check_languages(langs: Sequence[str], pivot: str = PIVOT, *, langs_name: str = "languages",
@@ -205,12 +226,15 @@ class PseudoReport:
 
 
 def build_pseudo(plan: PseudoPlan, translate: Translate, identifier: LanguageIdentifier, out: str | os.PathLike,
-                 *, arguments: Mapping[str, Any] | None = None, log: Callable[[str], None] | None = None,
-                 shard: Shard = Shard()) -> PseudoReport:
+                 *, fits: Fits | None = None, arguments: Mapping[str, Any] | None = None,
+                 log: Callable[[str], None] | None = None, shard: Shard = Shard()) -> PseudoReport:
     """Translate what is not yet translated (steps a and b), filter, write OUT and its report.
 
     arguments: what else decides the translations (corpus, bridge, generation options); stored
     with the plan's languages, batch size and input hash in args.json and compared on resume.
+    fits: whether the bridge takes a text as its source; a source (step a) or a pivot (step b) it
+    does not take is not translated and counts as over-long (a bridge refuses an over-long source,
+    and cutting it would pair a whole source with the translation of part of it). None: all fit.
     shard: this process's share (batch b of each step: process b % N); every process calls
     this, process 0 filters and writes (the report it returns is the same on every process).
     The output lines are {"src", "tgt", "src_lang", "tgt_lang", "pivot", "pivot_lang"}, direction
@@ -227,16 +251,22 @@ def build_pseudo(plan: PseudoPlan, translate: Translate, identifier: LanguageIde
     if store.open(full_arguments) and log:
         log(f"resuming from {store.dir}")
     pivot = plan.pivot
+    fits = fits or (lambda text: True)
+    over_long = {x: {i for i, text in enumerate(plan.sources[x]) if not fits(text)} for x in plan.langs}
 
     def step(key: str, label: str, order: Sequence[int], inputs: Sequence[str], src: str, tgt: str) -> Step:
         return Step(key, order, inputs, lambda texts: translate(texts, src, tgt), label)
 
     # (a) X -> pivot, once per X
-    first = run_steps(store, [step(f"{x}-{pivot}", f"{x} -> {pivot}", plan.source_order(x), plan.sources[x], x,
+    first = run_steps(store, [step(f"{x}-{pivot}", f"{x} -> {pivot}",
+                                   [i for i in plan.source_order(x) if i not in over_long[x]], plan.sources[x], x,
                                    pivot) for x in plan.langs], plan.batch_size, log=log)
-    pivots = {x: [first.done[f"{x}-{pivot}"][i] for i in range(len(plan.sources[x]))] for x in plan.langs}
+    pivots = {x: [first.done[f"{x}-{pivot}"].get(i, "") for i in range(len(plan.sources[x]))] for x in plan.langs}
+    for x in plan.langs:
+        over_long[x] |= {i for i, t in enumerate(pivots[x]) if t.strip() and not fits(t)}
     # (b) pivot -> Y, for the sources whose pivot is not empty (every process has every pivot)
-    orders = {x: _longest_first(pivots[x], (i for i, t in enumerate(pivots[x]) if t.strip())) for x in plan.langs}
+    orders = {x: _longest_first(pivots[x], (i for i, t in enumerate(pivots[x]) if t.strip() and i not in over_long[x]))
+              for x in plan.langs}
     second = run_steps(store, [step(f"{x}-{pivot}-{y}", f"{x} -> {pivot} -> {y}", orders[x], pivots[x], pivot, y)
                                for x in plan.langs if orders[x] for y in plan.langs if y != x],
                        plan.batch_size, log=log)
@@ -244,7 +274,8 @@ def build_pseudo(plan: PseudoPlan, translate: Translate, identifier: LanguageIde
 
     pairs, counts = [], []  # (c) the filters
     for x, y in plan.directions:
-        candidates = [PseudoPair(src, pivots[x][i], outputs[x, y].get(i, "")) for i, src in enumerate(plan.sources[x])]
+        candidates = [PseudoPair(src, pivots[x][i], outputs[x, y].get(i, ""), over_long=i in over_long[x])
+                      for i, src in enumerate(plan.sources[x])]
         kept, direction = filter_direction(x, y, candidates, identifier, plan.max_length_ratio)
         counts.append(direction)
         pairs += [TranslationPair(candidates[i].src, candidates[i].tgt, x, y, pivot=candidates[i].pivot,

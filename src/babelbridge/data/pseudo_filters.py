@@ -1,6 +1,7 @@
 """The filters of CrossLoRA's pseudo-corpus (appendix A.2, after Junczys-Dowmunt 2018), each drop
-counted per direction: an empty output, the output not identified as the target language, a
-source/target length ratio far from the direction's usual one.
+counted per direction: a source (or its pivot) over the bridge's input limit (not translated),
+an empty output, the output not identified as the target language, a source/target length ratio
+far from the direction's usual one.
 
 Length ratio: len(tgt) / len(src) in characters, divided by the median of that ratio over the
 direction's pairs that passed the other filters; a pair is dropped when this falls outside
@@ -46,6 +47,7 @@ class PseudoPair:
     src: str  # the real source sentence
     pivot: str  # the bridge's translation of it into the pivot language
     tgt: str  # the bridge's translation of the pivot into the target language
+    over_long: bool = False  # the source, or its pivot, is over the bridge's max_source_tokens: not translated
 
 
 @dataclass
@@ -56,6 +58,7 @@ class DirectionCounts:
     src_lang: str
     tgt_lang: str
     candidates: int = 0  # source sentences
+    over_long: int = 0  # the source or its pivot over the bridge's input limit: not translated on
     empty_pivot: int = 0  # X -> pivot came back empty: not sent on to the target
     empty_output: int = 0
     language_id_checked: bool = True  # False: the identifier cannot recognise tgt_lang; kept unfiltered
@@ -67,7 +70,7 @@ class DirectionCounts:
 
     def to_json(self) -> dict:
         return {"src_lang": self.src_lang, "tgt_lang": self.tgt_lang, "candidates": self.candidates,
-                "dropped": {"empty_pivot": self.empty_pivot, "empty_output": self.empty_output,
+                "dropped": {"over_long": self.over_long, "empty_pivot": self.empty_pivot, "empty_output": self.empty_output,
                             "language_id": self.off_target, "length_ratio": self.length_ratio},
                 "language_id": "checked" if self.language_id_checked else
                                "not supported by the identifier: kept unfiltered",
@@ -90,7 +93,9 @@ def filter_direction(src_lang: str, tgt_lang: str, pairs: Sequence[PseudoPair], 
     counts = DirectionCounts(src_lang, tgt_lang, candidates=len(pairs))
     left = []
     for n, pair in enumerate(pairs):
-        if not pair.pivot.strip():
+        if pair.over_long:
+            counts.over_long += 1
+        elif not pair.pivot.strip():
             counts.empty_pivot += 1
         elif not pair.tgt.strip():
             counts.empty_output += 1
@@ -122,7 +127,7 @@ def filter_direction(src_lang: str, tgt_lang: str, pairs: Sequence[PseudoPair], 
 def total_counts(directions: Sequence[DirectionCounts]) -> dict:
     """The report's totals over every direction, in the shape of a direction's counts."""
     rows = [d.to_json() for d in directions]
-    dropped = ("empty_pivot", "empty_output", "language_id", "length_ratio")
+    dropped = ("over_long", "empty_pivot", "empty_output", "language_id", "length_ratio")
     return {"candidates": sum(r["candidates"] for r in rows),
             "dropped": {k: sum(r["dropped"][k] for r in rows) for k in dropped},
             "kept": sum(r["kept"] for r in rows)}
@@ -130,14 +135,15 @@ def total_counts(directions: Sequence[DirectionCounts]) -> dict:
 
 def counts_table(directions: Sequence[DirectionCounts]) -> list[str]:
     """One line per direction and a total: what each filter dropped (printed by the CLI)."""
-    rows = [("direction", "candidates", "empty", "language id", "length ratio", "kept")]
+    rows = [("direction", "candidates", "over-long", "empty", "language id", "length ratio", "kept")]
     for d in directions:
         lid = str(d.off_target) if d.language_id_checked else "n/a"
-        rows.append((f"{d.src_lang} -> {d.tgt_lang}", str(d.candidates), str(d.empty_pivot + d.empty_output),
-                     lid, str(d.length_ratio), str(d.kept)))
+        rows.append((f"{d.src_lang} -> {d.tgt_lang}", str(d.candidates), str(d.over_long),
+                     str(d.empty_pivot + d.empty_output), lid, str(d.length_ratio), str(d.kept)))
     t = total_counts(directions)
     dropped = t["dropped"]
-    rows.append(("total", str(t["candidates"]), str(dropped["empty_pivot"] + dropped["empty_output"]),
+    rows.append(("total", str(t["candidates"]), str(dropped["over_long"]),
+                 str(dropped["empty_pivot"] + dropped["empty_output"]),
                  str(dropped["language_id"]), str(dropped["length_ratio"]), str(t["kept"])))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     return ["  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths))).rstrip()

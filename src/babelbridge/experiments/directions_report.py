@@ -81,19 +81,21 @@ def _pseudo_section(spec, counts: dict | None) -> list[str]:
     rows = []
     for d in counts["directions"]:
         dropped = d["dropped"]
-        rows.append([f"{d['src_lang']}->{d['tgt_lang']}", str(d["candidates"]),
+        rows.append([f"{d['src_lang']}->{d['tgt_lang']}", str(d["candidates"]), str(dropped.get("over_long", 0)),
                      str(dropped["empty_pivot"] + dropped["empty_output"]),
                      str(dropped["language_id"]) if d["language_id"] == "checked" else "n/a",
                      str(dropped["length_ratio"]), str(d["kept"])])
     total = counts["total"]
-    rows.append(["total", str(total["candidates"]),
+    rows.append(["total", str(total["candidates"]), str(total["dropped"].get("over_long", 0)),
                  str(total["dropped"]["empty_pivot"] + total["dropped"]["empty_output"]),
                  str(total["dropped"]["language_id"]), str(total["dropped"]["length_ratio"]), str(total["kept"])])
     p = spec.pseudo or {}
-    return ["## Pseudo-corpus", "", _table(["direction", "candidates", "empty", "off-target", "length ratio", "kept"],
+    return ["## Pseudo-corpus", "", _table(["direction", "candidates", "over-long", "empty", "off-target", "length ratio",
+                                                  "kept"],
                                           rows), "",
             f"{p.get('translator', 'the stage-1 system')}'s bridge translated each held-out source sentence into "
-            f"{counts['pivot']} and on into every other language (pseudo/corpus.jsonl); the pairs (real source, "
+            f"{counts['pivot']} and on into every other language (pseudo/corpus.jsonl; a source or "
+            f"pivot over the bridge's max_source_tokens was not translated: over-long); the pairs (real source, "
             f"generated target) then went through the language identifier ({counts['identifier']}: off-target "
             f"outputs dropped) and the length filter (len(tgt)/len(src) in characters beyond "
             f"{counts['length_ratio']['max']}x the direction's median, either way). The systems marked with_pseudo "

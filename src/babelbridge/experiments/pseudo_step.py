@@ -59,7 +59,7 @@ def build_experiment_pseudo(out: Path, spec: ExperimentSpec, *, bridge_dir: Path
                             device: str, dtype: str, log) -> None:
     """Make pseudo/corpus.jsonl with the translator's bridge at bridge_dir (resumes a killed run)."""
     from .. import bridges
-    from ..data.pseudo import build_pseudo, plan_pseudo, read_held_out
+    from ..data.pseudo import LazyBridge, build_pseudo, plan_pseudo, read_held_out
     from ..data.pseudo_filters import LanguageIdentifier
     from ..evaluate import langid
     from ..evaluate.cache import checkpoint_identity
@@ -71,24 +71,19 @@ def build_experiment_pseudo(out: Path, spec: ExperimentSpec, *, bridge_dir: Path
         f"(after skipping {p['skip']}), pivoting through {pivot} with {p['translator']}'s bridge")
     plan = plan_pseudo(sources, pivot, batch_size=p["batch_size"], max_length_ratio=p["max_length_ratio"])
     identifier = LanguageIdentifier(langid.identify, langid.accepted_codes, langid.identifier_version())
-    bridge = None
-
-    def translate(texts: list[str], src_lang: str, tgt_lang: str) -> list[str]:
-        nonlocal bridge
-        if bridge is None:  # a run whose batches are all done loads no model
-            bridge = bridges.load_bridge(bridge_dir, device=device, dtype=dtype)
-        return bridge.translate(texts, src_lang, tgt_lang, batch_size=p["batch_size"], num_beams=p["num_beams"],
-                                max_new_tokens=p["max_new_tokens"])
+    translator = LazyBridge(lambda: bridges.load_bridge(bridge_dir, device=device, dtype=dtype),
+                            batch_size=p["batch_size"], num_beams=p["num_beams"], max_new_tokens=p["max_new_tokens"])
 
     arguments = {"corpus": {**p["corpus"], "skip": p["skip"], "limit": p["limit"]},
                  "bridge": checkpoint_identity(bridge_dir), "dtype": dtype,
                  "generation": {"num_beams": p["num_beams"], "max_new_tokens": p["max_new_tokens"]}}
     corpus_path(out).parent.mkdir(parents=True, exist_ok=True)
-    report = build_pseudo(plan, translate, identifier, corpus_path(out), arguments=arguments, log=log)
+    report = build_pseudo(plan, translator.translate, identifier, corpus_path(out), fits=translator.fits,
+                          arguments=arguments, log=log)
     with atomic_output(out / PSEUDO_DIR / STEP_RECORD) as f:
         f.write(json.dumps(step_record(spec, translator_sha256), ensure_ascii=False, indent=1) + "\n")
     log(report.summary())
-    del bridge
+    del translator
     gc.collect()
 
 

@@ -15,7 +15,6 @@ original, so the same loaded weights also serve as the plain-LLM baseline.
 from __future__ import annotations
 
 from contextlib import contextmanager
-from dataclasses import replace
 from typing import Sequence
 
 import torch
@@ -23,7 +22,6 @@ from torch import nn
 from transformers import CompileConfig, StoppingCriteriaList
 
 from ...backbones import FrozenDecoder, FrozenEncoder
-from ...errors import InputError
 from ...padding import left_pad
 from ..base import Bridge, TranslationPair
 from ..generation import decode_config, until_stop
