@@ -3,7 +3,7 @@ bulk.Shard): batch b of each step on process b % N, one progress file per proces
 process 0 writing the one-process bytes; killed and resumed with another number of processes.
 
 The ranks of a run are threads here, each with its own Shard whose barrier is one shared
-threading.Barrier (what accelerate's wait_for_everyone is between processes); the command runs
+RankBarrier (what accelerate's wait_for_everyone is between processes); the command runs
 once under a real 2-process `accelerate launch` (CPU, gloo) on a tiny random NMT bridge."""
 
 import json
@@ -31,12 +31,46 @@ class Killed(Exception):
     pass
 
 
+class RankBarrier:
+    """What accelerate's wait_for_everyone is between processes, for threads: a wait that every
+    rank reached is over for all of them, even when a rank fails right after it (abort() breaks
+    only waits still unfinished). threading.Barrier is not that: an abort() before a released
+    waiter wakes up breaks that finished wait too (a flaky test in CI)."""
+
+    def __init__(self, parties, timeout=60):
+        self.parties, self.timeout = parties, timeout
+        self.cond = threading.Condition()
+        self.count = self.generation = 0
+        self.broken = False
+
+    def wait(self):
+        with self.cond:
+            if self.broken:
+                raise threading.BrokenBarrierError
+            generation = self.generation
+            self.count += 1
+            if self.count == self.parties:
+                self.count, self.generation = 0, generation + 1
+                self.cond.notify_all()
+                return
+            self.cond.wait_for(lambda: self.generation != generation or self.broken, self.timeout)
+            if self.generation == generation:  # broken (or timed out) before every rank came
+                self.broken = True
+                self.cond.notify_all()
+                raise threading.BrokenBarrierError
+
+    def abort(self):
+        with self.cond:
+            self.broken = True
+            self.cond.notify_all()
+
+
 def run_ranks(world, build, fail=None):
     """build(shard, calls) on ranks 0..world-1 at once (threads); each rank's translate calls.
 
     fail: (rank, n) makes that rank's n-th call raise Killed, as a kill of the run would (the
     other ranks then stop at their next barrier)."""
-    barrier = threading.Barrier(world, timeout=60)
+    barrier = RankBarrier(world)
     calls = [[] for _ in range(world)]
     errors = [None] * world
 
