@@ -183,7 +183,10 @@ def test_batcher_close_finishes_queued_work_then_refuses():
     queued = [batcher.submit([t], DE) for t in ["a", "b"]]
     closer = threading.Thread(target=batcher.close)
     closer.start()
-    time.sleep(0.05)
+    deadline = time.monotonic() + 5
+    while batcher.alive and time.monotonic() < deadline:  # close() has begun (a busy CI may take a while)
+        time.sleep(0.01)
+    assert not batcher.alive
     assert closer.is_alive()  # close() waits for the work in progress
     with pytest.raises(ServeError) as err:
         batcher.submit(["late"], DE)
@@ -605,7 +608,7 @@ def test_uvicorn_shutdown_finishes_requests_in_flight(bridge):
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     url = f"http://127.0.0.1:{port}"
-    for _ in range(200):
+    for _ in range(500):
         if server.started:
             break
         time.sleep(0.02)
