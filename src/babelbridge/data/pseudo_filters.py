@@ -70,7 +70,8 @@ class DirectionCounts:
 
     def to_json(self) -> dict:
         return {"src_lang": self.src_lang, "tgt_lang": self.tgt_lang, "candidates": self.candidates,
-                "dropped": {"over_long": self.over_long, "empty_pivot": self.empty_pivot, "empty_output": self.empty_output,
+                "dropped": {"over_long": self.over_long, "empty_pivot": self.empty_pivot,
+                            "empty_output": self.empty_output,
                             "language_id": self.off_target, "length_ratio": self.length_ratio},
                 "language_id": "checked" if self.language_id_checked else
                                "not supported by the identifier: kept unfiltered",

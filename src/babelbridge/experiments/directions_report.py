@@ -90,9 +90,8 @@ def _pseudo_section(spec, counts: dict | None) -> list[str]:
                  str(total["dropped"]["empty_pivot"] + total["dropped"]["empty_output"]),
                  str(total["dropped"]["language_id"]), str(total["dropped"]["length_ratio"]), str(total["kept"])])
     p = spec.pseudo or {}
-    return ["## Pseudo-corpus", "", _table(["direction", "candidates", "over-long", "empty", "off-target", "length ratio",
-                                                  "kept"],
-                                          rows), "",
+    header = ["direction", "candidates", "over-long", "empty", "off-target", "length ratio", "kept"]
+    return ["## Pseudo-corpus", "", _table(header, rows), "",
             f"{p.get('translator', 'the stage-1 system')}'s bridge translated each held-out source sentence into "
             f"{counts['pivot']} and on into every other language (pseudo/corpus.jsonl; a source or "
             f"pivot over the bridge's max_source_tokens was not translated: over-long); the pairs (real source, "
