@@ -112,9 +112,12 @@ def test_any_to_any_experiment_with_downsampling_and_pmp_twins(tmp_path, db, cap
             assert cell["gap"] == pytest.approx(cell["score"] - cell["floor"])
     assert set(report["pooled"]["X->En"]["chrf++"]) == {"p25", "pmp", "pmp-o", "pmp-s", "llm"}
     assert report["outputs"]["p100"]["X->En"]["segments"] == 12
+    # recall of training text is counted for every system (4-token outputs hold no word 6-gram)
+    assert {report["outputs"][s][c]["recalled"] for s in results["systems"] for c in ("X->En", "En->X")} == {0.0}
+    assert report["references_recalled"] == {"X->En": 0.0, "En->X": 0.0}
     text = (out / "report.md").read_text()
     for heading in ("## Training data", "## chrF++ by class", "## Off-target rate",
-                    "## Output length, loops and identical outputs", "## The paper's figures", "## Training",
+                    "## Output length, loops, identical outputs and recalled training text", "## The paper's figures", "## Training",
                     "- **pmp-o**: PMP-O (PMP at inference: oracle)"):
         assert heading in text, heading
 

@@ -620,11 +620,12 @@ def _report_directions(spec: ExperimentSpec, shown: ExperimentSpec, out: Path, s
                          testsets={ts.name: ts.identity for ts in ev.testsets}, signatures=ev.signatures,
                          translation=ev.translation, language_identifier=ev.report.identifier)
     write_directions_results(out / "eval", ev.report, segments=ev.segments(), run=info)
+    lists = directions_report.training_lists(shown, lambda s: _as_trained(out, s))
     built = directions_report.build(shown, ev, result.summaries, run=info,
                                     translation_seconds=record_translation_time(out, ev.translation),
                                     pending={n: spec.systems[n].describe for n in result.pending},
-                                    data=directions_report.training_data(shown, lambda s: _as_trained(out, s)),
-                                    pseudo=pseudo_counts(out))
+                                    data=directions_report.training_data(lists),
+                                    seen=directions_report.training_ngrams(lists), pseudo=pseudo_counts(out))
     with atomic_output(out / "report.md") as f:
         f.write(built.markdown)
     write_json(out / "report.json", built.data)
