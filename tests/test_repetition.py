@@ -58,3 +58,21 @@ def test_training_ngrams_pool_every_side_of_every_systems_pairs_by_language():
              "b": [TranslationPair(GENESIS, fr, "eng_Latn", "fra_Latn", pivot=RUTH, pivot_lang="eng_Latn")]}
     assert training_ngrams(lists) == {"deu_Latn": word_ngrams(de), "fra_Latn": word_ngrams(fr),
                                       "eng_Latn": word_ngrams(GENESIS) | word_ngrams(RUTH)}
+
+
+def test_reference_recall_pairs_each_reference_with_the_one_half_the_set_away():
+    """The faithful level printed beside the recall column: reference i checked as the output for
+    verse i + n//2 (the floor's pairing), against the training n-grams of the target language only."""
+    from babelbridge.evaluate.any_to_any import DirectionsEvaluation, build_directions_report
+    from babelbridge.evaluate.testsets import TestSet
+    from babelbridge.experiments.directions_report import _reference_recall
+
+    # English references 0 and 1 hold the trained Genesis verse, 2 and 3 do not: paired 0<->2, 1<->3,
+    # two of the four hold a training 6-gram their partner lacks (a neighbour pairing would give 1 of 4)
+    english = (GENESIS + " Then Ruth left.", GENESIS + " Then Naomi left.", RUTH, RUTH + " Orpah stayed.")
+    german = english  # the same text with a German target: nothing trained on in German
+    sets = [TestSet("deu_Latn", "eng_Latn", ("s",) * 4, english, "fake", name="deu_Latn-eng_Latn"),
+            TestSet("eng_Latn", "deu_Latn", ("s",) * 4, german, "fake", name="eng_Latn-deu_Latn")]
+    report = build_directions_report({"a": {ts.name: {"chrf++": 1.0} for ts in sets}}, hubs=["eng_Latn"])
+    ev = DirectionsEvaluation(report, sets, {"a": {ts.name: list(ts.references) for ts in sets}})
+    assert _reference_recall(ev, {"eng_Latn": word_ngrams(GENESIS)}) == {"X->En": 0.5, "En->X": 0.0}
