@@ -5,6 +5,7 @@ from the cache, and the shipped lmt experiment's settings."""
 import json
 
 import pytest
+import sacrebleu
 import yaml
 
 import babelbridge.bridges
@@ -62,7 +63,8 @@ def tiny_lmt(tmp_path, db):
         },
         "evaluation": {"testset": f"bible:{db}:test", "langs": langs, "directions": "hub-centric", "hubs": [EN],
                        "max_new_tokens": 4, "batch_size": 4, "baseline": "p100"},
-        "report": {"paper": {"trap": "p = 5% prevents it"}},
+        "report": {"paper": {"trap": "p = 5% prevents it"}, "compare": [{"system": "pmp-o", "against": "pmp"}],
+                   "groups": {"Romance": [FR], "others": [DE, TR]}},
     }
     path = tmp_path / "lmt.yaml"
     path.write_text(yaml.safe_dump(spec, sort_keys=False))
@@ -115,8 +117,20 @@ def test_any_to_any_experiment_with_downsampling_and_pmp_twins(tmp_path, db, cap
     # recall of training text is counted for every system (4-token outputs hold no word 6-gram)
     assert {report["outputs"][s][c]["recalled"] for s in results["systems"] for c in ("X->En", "En->X")} == {0.0}
     assert report["references_recalled"] == {"X->En": 0.0, "En->X": 0.0}
+    # report.groups and report.compare: PMP-O against the same bridge without PMP, per class and group
+    others = [results["scores"]["p25"][f"{x}-{EN}"]["chrf++"]["score"] for x in (DE, TR)]
+    assert report["groups"]["averages"]["p25"]["chrf++"]["X->En"]["others"]["score"] == pytest.approx(sum(others) / 2)
+    tests = {(t["class"], t["group"]): t for t in report["compare"]}
+    assert list(tests) == [(c, g) for c in ("X->En", "En->X") for g in ("all", "Romance", "others")]
+    assert tests[("X->En", "Romance")]["directions"] == [f"{FR}-{EN}"]
+    x_en = [n for n in names if n.endswith(EN)]
+    for system, key in (("pmp-o", "score"), ("pmp", "baseline_score")):
+        pooled = sacrebleu.corpus_chrf([h for n in x_en for h in results["segments"][n]["hypotheses"][system]],
+                                       [[r for n in x_en for r in results["segments"][n]["references"]]], word_order=2)
+        assert tests[("X->En", "all")]["chrf++"][key] == pytest.approx(pooled.score)
     text = (out / "report.md").read_text()
     for heading in ("## Training data", "## chrF++ by class", "## Off-target rate",
+                    "## By group of languages", "## Paired comparisons (report.compare)",
                     "## Output length, loops, identical outputs and recalled training text", "## The paper's figures", "## Training",
                     "- **pmp-o**: PMP-O (PMP at inference: oracle)"):
         assert heading in text, heading

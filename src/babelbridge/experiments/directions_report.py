@@ -21,6 +21,7 @@ import io
 from ..evaluate.any_to_any import ENGLISH
 from ..evaluate.report import metric_name
 from ..evaluate.repetition import RECALL_NGRAM, output_stats
+from . import directions_compare
 from .report import BuiltReport, _f, _table, head_section, time_section, training_section
 
 MAIN_CLASSES = ("X->En", "En->X", "X->Y")
@@ -221,6 +222,8 @@ def build(spec, ev, summaries: dict, *, run: dict | None = None, translation_sec
     for m in report.metrics:
         out += _score_section(report, m) + _pooled_section(report, m)
     out += _off_target_section(report)
+    compare_lines, compared = directions_compare.compare(spec.report or {}, ev, _classes(report))
+    out += compare_lines
     output_lines, stats, reference_recall = _output_section(ev, seen)
     out += output_lines
     paper = (spec.report or {}).get("paper") or {}
@@ -234,7 +237,7 @@ def build(spec, ev, summaries: dict, *, run: dict | None = None, translation_sec
     off_target = {s: {c: report.off_target_average(s, c) for c in _classes(report)} for s in report.systems}
     json_data = {"experiment": spec.name, "quick": spec.quick, "pending": list(pending or {}),
                  "training_data": data or {}, "pseudo_corpus": pseudo, "averages": averages, "off_target": off_target, "outputs": stats,
-                 "references_recalled": reference_recall,
+                 "references_recalled": reference_recall, **compared,
                  "pooled": report.pooled, "training": {k: vars(v) for k, v in summaries.items()},
                  "translation_seconds_by_system": per_system, "training_minutes": train_minutes}
     return BuiltReport("\n".join(out).rstrip() + "\n", json_data)

@@ -29,7 +29,8 @@ from ..errors import BabelBridgeError
 from ..evaluate.report import ALL, Report, metric_name
 
 REPORT_KEYS = {"zero_shot", "oracle", "ablation_full", "ablations", "ablation_reference", "ablation_groups",
-               "pivots", "same_pair_baselines", "paper"}
+               "pivots", "same_pair_baselines", "paper",
+               "compare", "groups"}  # the last two: any-to-any experiments (directions_compare.py)
 
 
 @dataclass

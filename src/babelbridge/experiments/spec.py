@@ -133,12 +133,15 @@ class ExperimentSpec:
     def restricted(self, names) -> ExperimentSpec:
         """The experiment with only these systems (e.g. those trained so far): report roles and
         the baseline that name another system are dropped, so the report shows what it can."""
+        from . import directions_compare
+
         keep = set(names)
         roles = ("zero_shot", "oracle", "ablation_full", "ablation_reference")  # each names one system
         report = {k: v for k, v in self.report.items() if k not in roles or v in keep}
         for role in ("ablations", "pivots", "same_pair_baselines"):  # each names several
             if role in report:
                 report[role] = [s for s in report[role] if s in keep]
+        report = directions_compare.restricted(report, keep)
         evaluation = dict(self.evaluation)
         if evaluation.get("baseline") not in keep:
             evaluation["baseline"] = None
@@ -319,9 +322,11 @@ def load_experiment(path: str | Path, *, quick: bool = False) -> ExperimentSpec:
         if quick:
             retrieval.update(_check_keys(path, "quick.retrieval", quick_values.get("retrieval") or {}, RETRIEVAL_KEYS))
         _check_retrieval(path, retrieval, systems)
+    from . import directions_compare
     from .report import check_report_section
 
     check_report_section(values.get("report") or {}, systems, str(path))
+    directions_compare.check_section(values.get("report") or {}, systems, evaluation.get("langs"), str(path))
     return ExperimentSpec(str(values["name"]), str(values.get("title") or values["name"]), systems, evaluation,
                           dict(values.get("report") or {}), quick, path, retrieval, pseudo)
 
