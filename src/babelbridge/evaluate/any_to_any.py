@@ -206,8 +206,12 @@ class DirectionsReport:
 
     def average(self, system: str, metric: str, cls: str = ALL, what: str = "score") -> float | None:
         """Mean score / floor / gap over a class's directions (None if any is missing)."""
+        return self.average_over(self.classes.get(cls, []), system, metric, what)
+
+    def average_over(self, directions, system: str, metric: str, what: str = "score") -> float | None:
+        """Mean score / floor / gap over some directions (None if any is missing)."""
         values = []
-        for d in self.classes.get(cls, []):
+        for d in directions:
             c = self.cell(system, d, metric)
             values.append(None if c is None else getattr(c, what))
         return _mean(values)

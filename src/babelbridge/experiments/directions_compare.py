@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from ..errors import BabelBridgeError
 from ..evaluate.any_to_any import MAX_POOLED_SEGMENTS
-from ..evaluate.report import _fmt_p, _mean, metric_name
+from ..evaluate.report import _fmt_p, metric_name
 from ..evaluate.significance import DEFAULT_SAMPLES
 from .report import _f, _table
 
@@ -94,9 +94,8 @@ def _group_averages(report, scopes) -> dict:
     for s in report.systems:
         for m in report.metrics:
             for c, g, ds in scopes:
-                cells = [report.cell(s, d, m) for d in ds]
                 out.setdefault(s, {}).setdefault(m, {}).setdefault(c, {})[g] = {
-                    w: _mean([None if x is None else getattr(x, w) for x in cells]) for w in ("score", "floor", "gap")}
+                    w: report.average_over(ds, s, m, w) for w in ("score", "floor", "gap")}
     return out
 
 
@@ -130,13 +129,10 @@ def compare(section: dict, ev, classes, *, n_samples: int = DEFAULT_SAMPLES) -> 
             lines += [f"{metric_name(m)}, score (gap over the floor):", "",
                       _table(["system"] + [f"{c} {g} ({len(ds)})" for c, g, ds in shown], rows), ""]
     if pairs:
-        by_name = {ts.name: ts for ts in ev.testsets}
+        segments = ev.segments()  # the shape pooled_paired_bootstrap reads (results.json's)
         metrics = [m for m in report.metrics if m in SACREBLEU_METRICS]
         tests = []
         for system, against in pairs:
-            segments = {name: {"references": list(ts.references),
-                               "hypotheses": {s: ev.hypotheses[s][name] for s in (system, against)}}
-                        for name, ts in by_name.items()}
             for c, g, ds in scopes:
                 result = {"system": system, "against": against, "class": c, "group": g,
                           "directions": [d.name for d in ds]}
